@@ -1,0 +1,411 @@
+"""The conversation service: load state, run ``flows.step``, commit what it produced.
+
+One call handles one inbound message end to end, in the order the design fixes: the
+provider message id, the answer, the new state and the next prompt (as outbox rows) commit in
+one transaction; only then is the state cached and the outbox delivered by the caller. The
+unique key on (channel, provider message id) makes a second recording impossible, whatever
+the cache says.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import flows
+from bot.recorder import StepRecorder, queue_send
+from bot.surveys import SurveysFile
+from channels.base import InboundMessage
+from flows.answers import Keyword, parse_keyword
+from flows.language import LocaleSource, resolve_locale
+from flows.machine import Transition
+from flows.prompts import current_prompt, notice
+from storage.models import Consent, Conversation, InboundMessage as InboundRecord, Respondent
+from storage.state_store import CachedState, StateStore
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+# The cache only needs to outlive a conversation; the database row is the durable copy.
+STATE_TTL_SECONDS = 8 * 24 * 3600
+
+
+class HandleStatus(StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class HandleResult:
+    status: HandleStatus
+    conversation_id: str | None = None
+    outbox_ids: tuple[str, ...] = ()
+    detractor_response_id: str | None = None
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Another process advanced the same conversation first; the message must be retried."""
+
+
+@dataclass(frozen=True)
+class RespondentProfile:
+    """What a channel or operator knows about a respondent when first seen."""
+
+    display_name: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+    customer_type: str | None = None
+    buyer_type: str | None = None
+    security_maturity: str | None = None
+    region: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class ConversationService:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        state_store: StateStore,
+        surveys: SurveysFile,
+    ) -> None:
+        self._sessions = sessions
+        self._state_store = state_store
+        self._surveys = surveys
+
+    async def ensure_respondent(
+        self, *, channel: str, address: str, profile: RespondentProfile | None = None
+    ) -> Respondent:
+        """Return the respondent at (channel, address), creating it from ``profile`` if new."""
+        profile = profile or RespondentProfile()
+        async with self._sessions() as session, session.begin():
+            existing = await self._find_respondent(session, channel, address)
+            if existing is not None:
+                return existing
+            respondent = Respondent(
+                channel=channel,
+                address=address,
+                display_name=profile.display_name,
+                country=profile.country.upper() if profile.country else None,
+                region=profile.region or self._surveys.region_for(profile.country),
+                timezone=profile.timezone,
+                customer_type=profile.customer_type,
+                buyer_type=profile.buyer_type,
+                security_maturity=profile.security_maturity,
+                attributes=dict(profile.attributes),
+            )
+            session.add(respondent)
+        logger.info("created respondent %s on %s", respondent.id, channel)
+        return respondent
+
+    async def start(
+        self,
+        respondent_id: str,
+        *,
+        survey_id: str | None = None,
+        invitation_id: str | None = None,
+        language_code: str | None = None,
+        now: datetime | None = None,
+    ) -> HandleResult:
+        """Open a survey for a respondent, or re-send the open question if one is running."""
+        now = now or utcnow()
+        async with self._sessions() as session, session.begin():
+            respondent = await _load_respondent(session, respondent_id)
+            conversation = await self._open_conversation(session, respondent.id)
+            if conversation is not None:
+                state = flows.ConversationState.from_dict(conversation.state)
+                prompt = current_prompt(state)
+                actions: tuple[flows.Action, ...] = (prompt,) if prompt else ()
+                recorder = self._recorder(session, respondent, conversation, now)
+                await recorder.apply(actions)
+                return HandleResult(HandleStatus.PROCESSED, conversation.id,
+                                    tuple(recorder.outbox_ids))
+            state, actions = await self._open(
+                session, respondent, survey_id=survey_id, language_code=language_code, now=now
+            )
+            conversation = self._new_conversation(respondent, state, invitation_id, now)
+            session.add(conversation)
+            recorder = self._recorder(session, respondent, conversation, now)
+            await recorder.apply(actions)
+            _store_state(conversation, state, now)
+        await self._cache(conversation)
+        logger.info("opened conversation %s for respondent %s", conversation.id, respondent.id)
+        return HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids))
+
+    async def handle(self, message: InboundMessage) -> HandleResult:
+        """Process one inbound message; retried when another process wins a race for it."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return await self._handle_once(message)
+            except ConcurrentUpdate:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                logger.info("conversation changed under message %s; retrying (attempt %d)",
+                            message.provider_message_id, attempt + 1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _handle_once(self, message: InboundMessage) -> HandleResult:
+        try:
+            async with self._sessions() as session, session.begin():
+                result, conversation = await self._handle_in(session, message)
+        except IntegrityError as error:
+            if not _is_duplicate_message(error):
+                raise
+            logger.info("message %s on %s was already recorded; ignoring the duplicate",
+                        message.provider_message_id, message.channel)
+            return HandleResult(HandleStatus.DUPLICATE)
+        if conversation is not None:
+            await self._cache(conversation)
+        return result
+
+    async def _handle_in(
+        self, session: AsyncSession, message: InboundMessage
+    ) -> tuple[HandleResult, Conversation | None]:
+        respondent = await self._find_respondent(session, message.channel, message.address)
+        if respondent is None:
+            respondent = Respondent(channel=message.channel, address=message.address,
+                                    display_name=message.display_name)
+            session.add(respondent)
+        session.add(InboundRecord(
+            channel=message.channel,
+            provider_message_id=message.provider_message_id,
+            respondent_id=respondent.id,
+            received_at=message.received_at,
+        ))
+        # Flushing here makes a duplicate fail on the unique key before any other work.
+        await session.flush()
+
+        conversation = await self._open_conversation(session, respondent.id, for_update=True)
+        if conversation is None:
+            result = await self._handle_stray(session, respondent, message)
+            return result, None
+
+        state = await self._current_state(conversation)
+        reply = flows.Reply(text=message.text, payload=message.payload,
+                            received_at=message.received_at)
+        new_state, actions = flows.step(state, reply)
+        recorder = self._recorder(session, respondent, conversation, message.received_at,
+                                  provider_message_id=message.provider_message_id)
+        await recorder.apply(actions)
+        await self._save_state(session, conversation, new_state, message.received_at)
+        logger.debug("message %s moved conversation %s from %s to %s",
+                     message.provider_message_id, conversation.id, state.step, new_state.step)
+        result = HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids),
+                              recorder.detractor_response_id)
+        return result, conversation
+
+    async def _handle_stray(
+        self, session: AsyncSession, respondent: Respondent, message: InboundMessage
+    ) -> HandleResult:
+        """A message outside any conversation: STOP and START work, the rest is ignored."""
+        keyword = None if message.payload else parse_keyword(message.text)
+        if keyword is Keyword.STOP:
+            respondent.opted_out_at = message.received_at
+            spec = self._surveys.spec_for(None, country=respondent.country)
+            send = notice("stop.confirm", locale=respondent.locale or "en", survey=spec)
+            row = queue_send(session, respondent, send, now=message.received_at)
+            logger.info("respondent %s opted out outside a conversation", respondent.id)
+            return HandleResult(HandleStatus.PROCESSED, None, (row.id,))
+        if keyword is Keyword.START and respondent.opted_out_at is not None:
+            respondent.opted_out_at = None
+            logger.info("respondent %s opted back in", respondent.id)
+            return HandleResult(HandleStatus.PROCESSED)
+        logger.info("message %s from respondent %s has no open conversation; ignored",
+                    message.provider_message_id, respondent.id)
+        return HandleResult(HandleStatus.IGNORED)
+
+    async def expire_due(self, now: datetime | None = None, *, limit: int = 500) -> int:
+        """Expire open conversations whose deadline has passed; return how many."""
+        now = now or utcnow()
+        async with self._sessions() as session:
+            found = await session.exec(
+                select(Conversation.id)
+                .where(Conversation.step != flows.Step.DONE.value)
+                .where(col(Conversation.deadline) < now)
+                .limit(limit)
+            )
+            due = list(found)
+        expired = 0
+        for conversation_id in due:
+            try:
+                expired += await self._expire_one(conversation_id, now)
+            except ConcurrentUpdate:
+                logger.info("conversation %s changed while expiring; left for the next run",
+                            conversation_id)
+        return expired
+
+    async def _expire_one(self, conversation_id: str, now: datetime) -> int:
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None or conversation.step == flows.Step.DONE.value:
+                return 0
+            respondent = await _load_respondent(session, conversation.respondent_id)
+            state = flows.ConversationState.from_dict(conversation.state)
+            new_state, actions = flows.step(state, flows.Tick(now=now))
+            if new_state is state:
+                return 0
+            recorder = self._recorder(session, respondent, conversation, now)
+            await recorder.apply(actions)
+            await self._save_state(session, conversation, new_state, now)
+        await self._cache(conversation)
+        logger.info("conversation %s expired", conversation_id)
+        return 1
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _open(
+        self,
+        session: AsyncSession,
+        respondent: Respondent,
+        *,
+        survey_id: str | None,
+        language_code: str | None,
+        now: datetime,
+    ) -> Transition:
+        spec = self._surveys.spec_for(survey_id, country=respondent.country)
+        survey = self._surveys.survey(survey_id)
+        explicit = respondent.locale if respondent.locale_source >= LocaleSource.EXPLICIT else None
+        platform = language_code
+        if platform is None and respondent.locale_source == LocaleSource.PLATFORM:
+            platform = respondent.locale
+        locale, source = resolve_locale(explicit=explicit, platform_code=platform,
+                                        country=respondent.country,
+                                        default=survey.default_locale)
+        if source >= LocaleSource.PLATFORM and respondent.locale_source <= source:
+            respondent.locale, respondent.locale_source = locale, int(source)
+        consent_on_file = await _has_consent(session, respondent.id, spec)
+        return flows.start(spec, locale=locale, locale_source=source, now=now,
+                           consent_on_file=consent_on_file)
+
+    def _new_conversation(
+        self, respondent: Respondent, state: flows.ConversationState,
+        invitation_id: str | None, now: datetime,
+    ) -> Conversation:
+        return Conversation(
+            respondent_id=respondent.id,
+            invitation_id=invitation_id,
+            survey_id=state.survey.survey_id,
+            step=state.step.value,
+            locale=state.locale,
+            state=state.to_dict(),
+            deadline=state.deadline,
+            version=state.version,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _recorder(
+        self, session: AsyncSession, respondent: Respondent, conversation: Conversation,
+        now: datetime, *, provider_message_id: str | None = None,
+    ) -> StepRecorder:
+        survey = self._surveys.survey(conversation.survey_id)
+        return StepRecorder(session=session, respondent=respondent, conversation=conversation,
+                            now=now, channel=respondent.channel, touchpoint=survey.touchpoint,
+                            provider_message_id=provider_message_id)
+
+    async def _find_respondent(
+        self, session: AsyncSession, channel: str, address: str
+    ) -> Respondent | None:
+        found = await session.exec(
+            select(Respondent).where(Respondent.channel == channel, Respondent.address == address)
+        )
+        return found.first()
+
+    async def _open_conversation(
+        self, session: AsyncSession, respondent_id: str, *, for_update: bool = False
+    ) -> Conversation | None:
+        query = (
+            select(Conversation)
+            .where(Conversation.respondent_id == respondent_id)
+            .where(Conversation.step != flows.Step.DONE.value)
+            .order_by(col(Conversation.created_at).desc())
+        )
+        if for_update:
+            # Serialises two messages of one respondent on PostgreSQL; SQLite ignores it and
+            # relies on the version check in _save_state instead.
+            query = query.with_for_update()
+        found = await session.exec(query)
+        return found.first()
+
+    async def _current_state(self, conversation: Conversation) -> flows.ConversationState:
+        """The cached state if it is as new as the row, otherwise the row's own copy."""
+        cached = await self._state_store.get(conversation.id)
+        if cached is not None and cached.version == conversation.version:
+            return flows.ConversationState.from_dict(cached.state)
+        return flows.ConversationState.from_dict(conversation.state)
+
+    async def _save_state(
+        self, session: AsyncSession, conversation: Conversation,
+        state: flows.ConversationState, now: datetime,
+    ) -> None:
+        """Write the new state if nobody else did since it was read; else ConcurrentUpdate."""
+        expected = conversation.version
+        result = await session.exec(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)  # type: ignore[arg-type]
+            .where(Conversation.version == expected)  # type: ignore[arg-type]
+            .values(step=state.step.value, locale=state.locale, state=state.to_dict(),
+                    deadline=state.deadline, version=state.version, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"conversation {conversation.id} is past version {expected}")
+        # The row is written; update the loaded object without making the ORM write it again.
+        for name, value in _state_columns(state, now).items():
+            set_committed_value(conversation, name, value)
+
+    async def _cache(self, conversation: Conversation) -> None:
+        await self._state_store.put(
+            conversation.id,
+            CachedState(version=conversation.version, state=conversation.state),
+            ttl_seconds=STATE_TTL_SECONDS,
+        )
+
+
+def _state_columns(state: flows.ConversationState, now: datetime) -> dict[str, object]:
+    return {"step": state.step.value, "locale": state.locale, "state": state.to_dict(),
+            "deadline": state.deadline, "version": state.version, "updated_at": now}
+
+
+def _store_state(conversation: Conversation, state: flows.ConversationState, now: datetime) -> None:
+    for name, value in _state_columns(state, now).items():
+        setattr(conversation, name, value)
+
+
+async def _load_respondent(session: AsyncSession, respondent_id: str) -> Respondent:
+    respondent = await session.get(Respondent, respondent_id)
+    if respondent is None:
+        raise LookupError(f"respondent {respondent_id!r} not found")
+    return respondent
+
+
+async def _has_consent(session: AsyncSession, respondent_id: str, spec: flows.SurveySpec) -> bool:
+    """Whether the latest decision for this jurisdiction and policy version is a live yes."""
+    found = await session.exec(
+        select(Consent)
+        .where(Consent.respondent_id == respondent_id)
+        .where(Consent.jurisdiction == spec.jurisdiction)
+        .where(Consent.policy_version == spec.policy_version)
+        .order_by(col(Consent.created_at).desc())
+        .limit(1)
+    )
+    latest = found.first()
+    return latest is not None and latest.granted and latest.withdrawn_at is None
+
+
+def _is_duplicate_message(error: IntegrityError) -> bool:
+    text = str(error.orig).lower()
+    return "uq_inbound_channel_message" in text or (
+        "inbound_message" in text and "unique" in text
+    )

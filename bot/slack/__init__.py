@@ -1,0 +1,1 @@
+"""Everything the support team sees in Slack: detractor alerts and their Block Kit."""

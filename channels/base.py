@@ -1,0 +1,98 @@
+"""The contract every messaging channel implements, and the few errors it may raise.
+
+A channel turns its platform's webhooks into ``InboundMessage`` and sends ``OutboundMessage``.
+Platform SDK exceptions never leave a channel: each is mapped to one of the errors below and
+raised ``from`` the original, so nothing above this package knows Twilio or Telegram codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a respondent, already verified and parsed from the platform's format."""
+
+    channel: str
+    address: str
+    provider_message_id: str
+    received_at: datetime
+    text: str = ""
+    payload: str | None = None
+    display_name: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message to one respondent: free text with optional buttons, or an approved template."""
+
+    address: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    template_id: str | None = None
+    template_variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the platform returned for an accepted message."""
+
+    provider_message_id: str | None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the conversation service must know to talk through a channel.
+
+    ``window`` is how long after the respondent's last message free-form messages are allowed
+    (WhatsApp: 24 hours); outside it only an approved template may be sent.
+    """
+
+    buttons: bool
+    max_buttons: int = 0
+    window: timedelta | None = None
+
+
+class ChannelError(Exception):
+    """Base of the errors a channel raises when a send fails."""
+
+
+class Unreachable(ChannelError):
+    """The respondent cannot be messaged on this channel (blocked the bot, invalid number)."""
+
+
+class RateLimited(ChannelError):
+    """The platform asked us to slow down; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OutsideWindow(ChannelError):
+    """Free-form messages are not allowed now; send an approved template instead."""
+
+
+class Transient(ChannelError):
+    """A network error or platform outage; the same send may succeed later."""
+
+
+class Channel(Protocol):
+    """A messaging platform adapter."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def send(self, message: OutboundMessage) -> Delivery:
+        """Send ``message``; raise one of the ChannelError kinds on failure."""
+        ...

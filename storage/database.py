@@ -1,0 +1,102 @@
+"""Database engines: SQLite by default, PostgreSQL through ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/nps-bot.db"
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database named by the settings cannot be reached or used."""
+
+
+def _parse(url: str) -> URL:
+    # Heroku-style URLs say "postgres://", which SQLAlchemy no longer accepts.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    try:
+        return make_url(url)
+    except ArgumentError as error:
+        raise DatabaseUnavailable(
+            f"DATABASE_URL {url!r} is not a database URL; "
+            "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
+        ) from error
+
+
+def _with_driver(url: str, drivers: dict[str, str]) -> URL:
+    parsed = _parse(url)
+    backend = parsed.get_backend_name()
+    if backend not in drivers:
+        raise DatabaseUnavailable(
+            f"database backend {backend!r} in DATABASE_URL is not supported; use sqlite or postgresql"
+        )
+    return parsed.set(drivername=drivers[backend])
+
+
+def async_url(url: str) -> URL:
+    """Return ``url`` with the asyncio driver this project uses for its backend."""
+    return _with_driver(url, _ASYNC_DRIVERS)
+
+
+def sync_url(url: str) -> URL:
+    """Return ``url`` with the blocking driver that alembic migrations use."""
+    return _with_driver(url, _SYNC_DRIVERS)
+
+
+def redacted(url: str) -> str:
+    """Render ``url`` for messages and logs, with any password hidden."""
+    try:
+        return _parse(url).render_as_string(hide_password=True)
+    except DatabaseUnavailable:
+        return "<invalid URL>"
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file so that a fresh checkout runs without set-up."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """Create the asyncio engine for ``url`` (SQLite file or PostgreSQL)."""
+    ensure_sqlite_folder(url)
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        engine = create_async_engine(target, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+        return engine
+    return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def check_database(engine: AsyncEngine) -> None:
+    """Run ``SELECT 1``; raise DatabaseUnavailable naming the URL (password hidden) if it fails."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as error:
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"cannot reach the database at {shown}: {error}") from error
