@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.masking import mask_address
-from bot.slack.alerts import AlertPostFailed, AlertPoster
+from bot.slack.alerts import AlertPoster, AlertPostFailed
 from bot.slack.blocks import AlertView
 from bot.surveys import SurveysFile
 from flows import Scale, Step

@@ -67,14 +67,30 @@ def _parse_attributes(pairs: list[str]) -> dict[str, str]:
     return attributes
 
 
+LocaleOption = Annotated[str | None, typer.Option(
+    help="Language code the respondent's app reports, e.g. es or pt-BR.")]
+CountryOption = Annotated[str | None, typer.Option(
+    help="Two-letter country code of the respondent, e.g. BR.")]
+AttributeOption = Annotated[list[str] | None, typer.Option(
+    help="Segment attribute key=value; repeatable: customer_type, buyer_type, "
+         "security_maturity, region, name, or any other key.")]
+RespondentOption = Annotated[str | None, typer.Option(
+    help="Continue as an existing console respondent id instead of a new one.")]
+SurveyOption = Annotated[str | None, typer.Option(
+    help="Survey id from surveys.toml; the first survey by default.")]
+ScriptOption = Annotated[typer.FileText | None, typer.Option(
+    help="Read one reply per line from this file ('-' for standard input) "
+         "and print every bot message.")]
+
+
 @app.command()
 def shell(
-    locale: Annotated[str | None, typer.Option(help="Language code the respondent's app reports, e.g. es or pt-BR.")] = None,
-    country: Annotated[str | None, typer.Option(help="Two-letter country code of the respondent, e.g. BR.")] = None,
-    attr: Annotated[list[str] | None, typer.Option(help="Segment attribute key=value; repeatable (customer_type, buyer_type, security_maturity, region, name, or any other key).")] = None,
-    respondent: Annotated[str | None, typer.Option(help="Continue as an existing console respondent id instead of a new one.")] = None,
-    survey: Annotated[str | None, typer.Option(help="Survey id from surveys.toml; the first survey by default.")] = None,
-    script: Annotated[typer.FileText | None, typer.Option(help="Read one reply per line from this file ('-' for standard input) and print every bot message.")] = None,
+    locale: LocaleOption = None,
+    country: CountryOption = None,
+    attr: AttributeOption = None,
+    respondent: RespondentOption = None,
+    survey: SurveyOption = None,
+    script: ScriptOption = None,
 ) -> None:
     """Answer a survey in the terminal as one respondent."""
     settings = _settings()
@@ -163,11 +179,18 @@ class ReportFormat(StrEnum):
     CSV = "csv"
 
 
+ByOption = Annotated[list[str] | None, typer.Option(
+    help=f"Segment field; repeatable. One of: {', '.join(SEGMENT_FIELDS)}.")]
+SinceOption = Annotated[str | None, typer.Option(
+    help="Only responses on or after this date, YYYY-MM-DD (UTC).")]
+FormatOption = Annotated[ReportFormat, typer.Option("--format", help="Output format.")]
+
+
 @app.command()
 def report(
-    by: Annotated[list[str] | None, typer.Option(help=f"Segment field; repeatable. One of: {', '.join(SEGMENT_FIELDS)}.")] = None,
-    since: Annotated[str | None, typer.Option(help="Only responses on or after this date, YYYY-MM-DD (UTC).")] = None,
-    output_format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.TABLE,
+    by: ByOption = None,
+    since: SinceOption = None,
+    output_format: FormatOption = ReportFormat.TABLE,
 ) -> None:
     """Print NPS with n, promoters, passives, detractors and the 95 % margin of error."""
     settings = _settings()
@@ -205,8 +228,9 @@ def _print_report(result: NpsReport, by: tuple[str, ...], output_format: ReportF
         return
     metrics = ("nps", "n", "promoters", "passives", "detractors", "margin_of_error")
     rows = [{**dict.fromkeys(by, "(all)"), **result.overall.as_dict()}]
-    rows += [{**{key: value if value is not None else "(none)" for key, value in segment.key.items()},
-              **segment.figures.as_dict()} for segment in result.segments]
+    for segment in result.segments:
+        key = {name: "(none)" if value is None else value for name, value in segment.key.items()}
+        rows.append({**key, **segment.figures.as_dict()})
     columns = (*by, *metrics)
     if output_format is ReportFormat.CSV:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")

@@ -16,8 +16,8 @@ from enum import StrEnum
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +29,8 @@ from flows.answers import Keyword, parse_keyword
 from flows.language import LocaleSource, resolve_locale
 from flows.machine import Transition
 from flows.prompts import current_prompt, notice
-from storage.models import Consent, Conversation, InboundMessage as InboundRecord, Respondent
+from storage.models import Consent, Conversation, Respondent
+from storage.models import InboundMessage as InboundRecord
 from storage.state_store import CachedState, StateStore
 from storage.types import utcnow
 

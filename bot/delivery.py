@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels.base import Button, Channel, ChannelError, OutboundMessage, RateLimited, Transient, Unreachable
+from channels.base import (
+    Button,
+    Channel,
+    ChannelError,
+    OutboundMessage,
+    RateLimited,
+    Transient,
+    Unreachable,
+)
 from storage.models import Outbox, Respondent
 from storage.types import utcnow
 
@@ -44,7 +52,7 @@ class OutboxSender:
                 select(Outbox.id)
                 .where(Outbox.status == "pending")
                 .where(col(Outbox.created_at) < cutoff)
-                .order_by(col(Outbox.created_at))
+                .order_by(col(Outbox.created_at), col(Outbox.ordinal))
                 .limit(limit)
             )
             stale = list(found)

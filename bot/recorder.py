@@ -63,7 +63,7 @@ class StepRecorder:
 
     def _queue(self, send: flows.Send) -> None:
         row = queue_send(self.session, self.respondent, send, now=self.now,
-                         conversation_id=self.conversation.id)
+                         conversation_id=self.conversation.id, ordinal=len(self.outbox_ids))
         self.outbox_ids.append(row.id)
 
     def _record_consent(self, action: flows.RecordConsent) -> None:
@@ -144,6 +144,7 @@ def queue_send(
     *,
     now: datetime,
     conversation_id: str | None = None,
+    ordinal: int = 0,
 ) -> Outbox:
     """Add an outbox row for ``send`` to the respondent's own channel and address."""
     row = Outbox(
@@ -152,6 +153,7 @@ def queue_send(
         channel=respondent.channel,
         address=respondent.address,
         message_key=send.key,
+        ordinal=ordinal,
         text=send.text,
         locale=send.locale,
         buttons=[{"label": button.label, "payload": button.payload} for button in send.buttons],

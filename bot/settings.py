@@ -12,7 +12,7 @@ from storage.database import DEFAULT_DATABASE_URL
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,

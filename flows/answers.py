@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from flows.catalog import SOURCE_LOCALE, CatalogError, fold, get_catalog, SUPPORTED_LOCALES
+from flows.catalog import SOURCE_LOCALE, SUPPORTED_LOCALES, CatalogError, fold, get_catalog
 
 # Button payloads, shared by every channel: Telegram callback_data and Twilio ButtonPayload.
 SCORE_PAYLOAD_PREFIX = "nps:"
@@ -112,7 +112,7 @@ def _search_order(locale: str) -> tuple[str, ...]:
     """The respondent's locale first, then English, then every other catalog."""
     others = [code for code in _available_catalog_locales() if code not in (locale, SOURCE_LOCALE)]
     head = [locale] if locale in SUPPORTED_LOCALES else []
-    if SOURCE_LOCALE != locale:
+    if locale != SOURCE_LOCALE:
         head.append(SOURCE_LOCALE)
     return (*head, *others)
 

@@ -97,4 +97,6 @@ class Finish:
     outcome: Outcome
 
 
-Action = Send | RecordConsent | RecordScore | RecordComment | RecordEffort | OptOut | SetLocale | Finish
+Action = (
+    Send | RecordConsent | RecordScore | RecordComment | RecordEffort | OptOut | SetLocale | Finish
+)

@@ -39,6 +39,9 @@ LEXICONS: dict[str, frozenset[str]] = {
         everything nothing something always never sometimes often lot lots much many
         more less than because since after before when what why how there here
         keeps stopped needs need want wish
+        all any some only even ever well way which who if then out up about other every
+        make made use used think overall though worth cheaper happy satisfied disappointed
+        complaints
         """
     ),
     "es": _words(
@@ -56,6 +59,10 @@ LEXICONS: dict[str, frozenset[str]] = {
         fácil facil difícil dificil complicado sencillo gracias falta faltan tiene tienen
         instalar instalación instalacion configurar actualización actualizacion
         herramienta equipo porque cuando como donde solo hace usar uso
+        bien ser estar puede pueden quiero mismo otra otro cada desde hasta entre sobre tan
+        así ni yo usted ustedes este ese eso esto aquí verdad semana días contento
+        satisfecho queja quejas cuesta vale pena hacer licencia sesión informe informes
+        nuevo nueva cuenta ayuda
         """
     ),
     "pt_BR": _words(
@@ -73,6 +80,10 @@ LEXICONS: dict[str, frozenset[str]] = {
         instalar instalação instalacao configurar atualização atualizacao
         ferramenta equipe porque quando como onde só usar uso pesado não nao você voce
         vocês voces
+        bem ser estar pode podem quero queria mesmo outra outro cada desde até entre sobre
+        tão assim nem eu ele ela eles isso esse essa este isto aqui fica ficou fazer faz
+        então dia dias semana contente satisfeito reclamar reclamação vale pena ajuda
+        licença sessão relatório relatórios novo nova conta consigo consegue
         """
     ),
     "de": _words(
@@ -88,6 +99,9 @@ LEXICONS: dict[str, frozenset[str]] = {
         alles nichts danke bitte leider einfach schwierig kompliziert umständlich
         zufrieden unzufrieden empfehlen empfehlenswert fehlt gibt installation
         seit jahren ohne wenn weil wie was warum lizenz oberfläche einrichtung
+        ganz gar sein wäre wären würde sollte muss hier jetzt dann mal doch sich mich
+        ihr ihre unsere zum zur beim ins am um über durch bis etwas wieder dauert lange
+        schön schade klappt nervig lizenzen berichte programm rechner stabil
         """
     ),
     "fr": _words(
@@ -97,12 +111,15 @@ LEXICONS: dict[str, frozenset[str]] = {
         je nous on vous il elle ils ça ca ce cette mon notre
         bon bonne bien mauvais mauvaise mieux pire excellent génial nul parfait
         lent lente rapide cher chère chers prix coût
-        service client clients réponse répondre marche fonctionne plante bug
+        service client clients réponse répondre marche fonctionne plante
         erreur problème problèmes souci soucis
         tout tous rien toujours jamais souvent beaucoup peu plus moins
         merci facile difficile compliqué simple dommage malheureusement
         satisfait satisfaite content recommande recommanderais manque
         installer installation mise jour logiciel outil équipe depuis quand parce comme
+        être avoir fait faire peut peuvent veux voudrais même autre chaque entre sous moi
+        lui leur nos vos ces cet ici là maintenant puis alors donc car vraiment assez temps
+        jours semaine rapport rapports licence ordinateur appli coûte bravo nickel correct
         """
     ),
     "id": _words(
@@ -116,6 +133,9 @@ LEXICONS: dict[str, frozenset[str]] = {
         terima kasih makasih tolong mohon lebih kurang sering jarang selalu
         aplikasi produk fitur masalah banyak sedikit agak cukup jadi karena kalau juga lagi
         setelah sebelum saat pakai dipakai pakainya digunakan
+        aja saja sih dong deh kok nih tuh semua sendiri pernah lama baru hari minggu bulan
+        tahun waktu mau ingin pengen perlu harus buat bikin laporan lisensi keluhan balas
+        bantu membantu stabil
         """
     ),
     "tr": _words(
@@ -129,6 +149,9 @@ LEXICONS: dict[str, frozenset[str]] = {
         hiç biraz fazla olarak oldu olan gayet sonra önce her şey
         ben biz bence bize bizim ürün program kurulum güncelleme arayüz
         çalışıyor çalışmıyor
+        olsa olur olabilir gibi kadar sadece hep artık hala şimdi bile mu mü ne neden nasıl
+        bunu bunlar şikayet şikayetim lisans rapor raporlar uygulama sürekli geç hemen
+        yardım yardımcı ilgili lütfen stabil
         """
     ),
     "hi": _words(

@@ -267,7 +267,9 @@ def _opt_out(state: ConversationState) -> Transition:
     return done, (OptOut(), render("stop.confirm", done), Finish(Outcome.OPTED_OUT))
 
 
-def _finish(state: ConversationState, outcome: Outcome, message_key: str | None = None) -> Transition:
+def _finish(
+    state: ConversationState, outcome: Outcome, message_key: str | None = None
+) -> Transition:
     done = state.advance(step=Step.DONE, outcome=outcome)
     actions: list[Action] = []
     if message_key:

@@ -41,7 +41,8 @@ def _with_driver(url: str, drivers: dict[str, str]) -> URL:
     backend = parsed.get_backend_name()
     if backend not in drivers:
         raise DatabaseUnavailable(
-            f"database backend {backend!r} in DATABASE_URL is not supported; use sqlite or postgresql"
+            f"database backend {backend!r} in DATABASE_URL is not supported; "
+            "use sqlite or postgresql"
         )
     return parsed.set(drivername=drivers[backend])
 

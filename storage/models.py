@@ -17,7 +17,8 @@ from storage.types import UTCDateTime, new_id, utcnow
 
 def _now_column(*, index: bool = False) -> Any:
     """A required timestamp that defaults to the time the row is built."""
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=index))
+    column = Column(UTCDateTime(), nullable=False, index=index)
+    return Field(default_factory=utcnow, sa_column=column)
 
 
 def _optional_time() -> Any:
@@ -175,6 +176,8 @@ class Outbox(SQLModel, table=True):
     channel: str = Field(max_length=32)
     address: str = Field(max_length=255)
     message_key: str = Field(default="", max_length=64)
+    # Order among the rows one step queued, which share ``created_at``.
+    ordinal: int = Field(default=0)
     text: str = Field(default="")
     locale: str = Field(default="en", max_length=16)
     buttons: list[dict[str, str]] = _json_column(list)

@@ -138,6 +138,7 @@ def upgrade() -> None:
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('message_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('ordinal', sa.Integer(), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('buttons', sa.JSON(), nullable=False),
