@@ -29,6 +29,25 @@ class Settings(BaseSettings):
         default=Path("surveys.toml"),
         description="Survey definitions; the built-in demo survey is used if the file is absent.",
     )
+    # Telegram Bot API (python-telegram-bot). The webhook secret comes back in the
+    # X-Telegram-Bot-Api-Secret-Token header of every update.
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+
+    # Twilio (WhatsApp and SMS). ``twilio_base_url`` replaces https://api.twilio.com for tests.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = Field(default=None, description="e.g. whatsapp:+14155550100")
+    twilio_sms_from: str | None = Field(default=None, description="e.g. +14155550100")
+    twilio_base_url: str | None = None
+    twilio_opening_template_sid: str | None = Field(
+        default=None, description="Approved WhatsApp template (ContentSid) for messages sent "
+        "outside the 24-hour window.")
+    twilio_score_template_sid: str | None = Field(
+        default=None, description="WhatsApp quick-reply template (ContentSid) for the score.")
+
+    # Slack
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_base_url: str = "https://slack.com/api/"
