@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from functools import cache
 
@@ -27,17 +27,18 @@ from langdetect import DetectorFactory
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
-from flows.catalog import SUPPORTED_LOCALES, CatalogError, fold, get_catalog
+from flows.catalog import SOURCE_LOCALE, SUPPORTED_LOCALES, CatalogError, fold, get_catalog
 from flows.lexicon import CONTROL_WORDS, LEXICONS, LOANWORDS
 
-# langdetect samples n-grams at random; a fixed seed makes its answer repeatable.
+# langdetect samples n-grams at random, so a fixed seed is needed for repeatable results.
 DetectorFactory.seed = 0
 
-DEFAULT_LOCALE = "en"
+# The locale used when no signal names a supported one, and the survey default is invalid.
+DEFAULT_LOCALE = SOURCE_LOCALE
 
 
 class LocaleSource(IntEnum):
-    """Signal a locale was taken from; a higher value is a stronger signal."""
+    """Strength of the signal that a locale was taken from, strongest highest."""
 
     DEFAULT = 0
     COUNTRY = 1
@@ -58,19 +59,18 @@ _LOCALE_BY_LANGUAGE: dict[str, str] = {locale.split("_")[0]: locale for locale i
 # POSIX encoding or modifier ("de_DE.UTF-8@euro") is cut off.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
-# Babel's first official language of India is Hindi, but Hindi is the first language of
-# about 41 % of the population (CLDR territory data shipped with Babel 2.19), and
-# respondents in Tamil Nadu or West Bengal rarely read it. English is the co-official
-# language used across states for business and IT, so it is the safer first prompt.
-# A reply written in Hindi still switches the conversation to hi (TEXT beats COUNTRY).
+# India: Babel lists Hindi first, but CLDR (as shipped with Babel 2.19) counts Hindi
+# speakers as 41 % of the population, and states such as Tamil Nadu and West Bengal have
+# other first languages. English is co-official and the common language of business and
+# IT across states, so it is the safer first prompt. A reply in Hindi still switches the
+# conversation to hi, because TEXT beats COUNTRY.
 _COUNTRY_OVERRIDES: dict[str, str] = {"IN": "en"}
 
 
 @cache
-def _language_aliases() -> dict[str, str]:
+def _language_aliases() -> Mapping[str, str]:
     # CLDR aliases map legacy and ISO 639-2 codes to current ones: "in" -> "id", "deu" -> "de".
-    aliases: dict[str, str] = get_global("language_aliases")
-    return aliases
+    return get_global("language_aliases")
 
 
 def normalize_locale(code: str | None) -> str | None:
@@ -128,15 +128,20 @@ def resolve_locale(
     the next signal. An unsupported ``default`` falls back to English, so a conversation
     never stops on a configuration mistake.
     """
-    candidates: tuple[tuple[str | None, LocaleSource], ...] = (
-        (normalize_locale(explicit), LocaleSource.EXPLICIT),
-        (normalize_locale(platform_code), LocaleSource.PLATFORM),
-        (detect_language(text) if text else None, LocaleSource.TEXT),
-        (locale_for_country(country), LocaleSource.COUNTRY),
-    )
-    for locale, source in candidates:
-        if locale is not None:
-            return locale, source
+    # Each signal is computed only when the stronger ones gave nothing: detecting the
+    # language of a long reply runs langdetect.
+    locale = normalize_locale(explicit)
+    if locale is not None:
+        return locale, LocaleSource.EXPLICIT
+    locale = normalize_locale(platform_code)
+    if locale is not None:
+        return locale, LocaleSource.PLATFORM
+    locale = detect_language(text) if text else None
+    if locale is not None:
+        return locale, LocaleSource.TEXT
+    locale = locale_for_country(country)
+    if locale is not None:
+        return locale, LocaleSource.COUNTRY
     return normalize_locale(default) or DEFAULT_LOCALE, LocaleSource.DEFAULT
 
 
@@ -240,8 +245,8 @@ def _locale_from_script(text: str, weights: Counter[str]) -> str | None:
 # --- Latin-script evidence ----------------------------------------------------------------
 
 # Letters used by only some of the supported Latin-script languages (Unicode code charts
-# and each language's standard orthography). Accents are often left out in chat, so the
-# absence of a letter says nothing; only its presence counts.
+# and each language's standard orthography). Accents are often left out in chat, so only
+# the presence of a letter counts as evidence, never its absence.
 _LETTER_EVIDENCE: dict[str, tuple[str, ...]] = {
     **dict.fromkeys("ñ¿¡", ("es",)),
     **dict.fromkeys("ãõ", ("pt_BR",)),
@@ -257,8 +262,8 @@ _LETTER_EVIDENCE: dict[str, tuple[str, ...]] = {
 # A letter used by one language alone is worth two words of a shared list.
 _UNIQUE_LETTER_WEIGHT = 2.0
 
-# Word endings typical of one language (at least 5 letters, accents removed):
-# Indonesian possessive -nya, Turkish present tense -iyor, Spanish -ción and Portuguese
+# Word endings typical of one language, checked on unlisted words of 5 or more letters:
+# Indonesian possessive -nya, Spanish -ción and Portuguese
 # -ção nouns, German -ung/-keit/-heit/-lich, English -ing, French -eux/-ait.
 _SUFFIX_EVIDENCE: tuple[tuple[str, str], ...] = (
     ("nya", "id"),
@@ -275,9 +280,10 @@ _SUFFIX_EVIDENCE: tuple[tuple[str, str], ...] = (
     ("eux", "fr"),
     ("ait", "fr"),
 )
+# Turkish present tense -iyor/-uyor, searched anywhere because person suffixes follow it.
 _TURKISH_PRESENT = re.compile(r"[iu]yor")
 # Portuguese spells the palatal n and l "nh" and "lh" (sozinho, melhor), where Spanish has
-# "ñ" and "ll"; the pairs are rare inside words of the other supported languages.
+# "ñ" and "ll". The pairs are rare inside words of the other supported languages.
 _PORTUGUESE_DIGRAPH = re.compile(r"[a-z](?:nh|lh)[aeiou]")
 
 # French elided articles and pronouns before an apostrophe: l'interface, n'est, j'ai.
@@ -286,22 +292,22 @@ _FRENCH_ELISIONS = frozenset({"l", "d", "j", "n", "c", "qu", "s", "m", "t"})
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
 # The shortest reply, counted in letters and spaces, that langdetect 1.0.9 gets a vote on.
-# Measured on 70 feedback sentences written for the purpose (10 each in en, es, pt, de, fr,
-# id, tr; not the bench set), cut into every run of 1-8 consecutive words, langdetect
-# restricted to those 7 languages. Alone it is right on 61 % of runs of 0-4 characters,
-# 74 % at 5-9, 87 % at 10-14, 93 % at 15-19, 96 % at 20-24, 98 % at 25-29 and 99 % at
-# 30-39; lower-cased with accents removed, as people type in chat, 94 % at 20-24 and 97 %
-# at 25-29. Its probability is no guide on short text: it reports p >= 0.95 on 94 % of the
-# 0-4 character runs, and 62 % of those are right. From 25 characters its vote raises
-# the share of right answers here (89 % to 98 % at 25-29) without lowering precision
-# (99.6 % either way). A vote from 20 characters cost 0.4 to 1.4 points of precision.
+# Measured on 70 feedback sentences written for the purpose, 10 each in en, es, pt, de, fr,
+# id and tr, none from the bench set. Each was cut into every run of 1-8 consecutive words,
+# and langdetect was restricted to those 7 languages. Alone it is right on 61 % of runs of
+# 0-4 characters, 74 % at 5-9, 87 % at 10-14, 93 % at 15-19, 96 % at 20-24, 98 % at 25-29
+# and 99 % at 30-39. Lower-cased with accents removed, as people type in chat, it is right
+# on 94 % at 20-24 and 97 % at 25-29. Its probability is no guide on short text: it
+# reports p >= 0.95 on 94 % of the 0-4 character runs, and 62 % of those are right.
+# In this detector a vote from 25 characters raises the correct results on 25-29 character
+# runs from 94 % to 98 % (92 % to 97 % without accents), and precision stays at 99.6 % or
+# above. A vote from 20 characters would cost 0.1 to 1.0 points of precision at 20-24.
 LANGDETECT_MIN_CHARS = 25
 # The langdetect vote counts as much as two words of one language's list.
 _LANGDETECT_WEIGHT = 2.0
 # The winning language must lead the runner-up by at least one word of evidence.
 _MIN_MARGIN = 1.0
 
-_LATIN_LOCALES: tuple[str, ...] = ("en", "es", "pt_BR", "de", "fr", "id", "tr")
 _LANGDETECT_CODES: dict[str, str] = {
     "en": "en", "es": "es", "pt": "pt_BR", "de": "de", "fr": "fr", "id": "id", "tr": "tr",
 }
@@ -314,7 +320,7 @@ def _strip_accents(word: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-def _index_words(lexicons: dict[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+def _index_words(lexicons: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
     index: dict[str, set[str]] = {}
     for language, words in lexicons.items():
         for word in words:
@@ -362,7 +368,7 @@ def _word_languages(key: str) -> frozenset[str] | None:
     return languages
 
 
-def _word_evidence(words: list[str], scores: Counter[str]) -> None:
+def _word_evidence(words: list[str], scores: defaultdict[str, float]) -> None:
     for word in words:
         parts = word.split("'")
         if len(parts) > 1 and parts[0] in _FRENCH_ELISIONS:
@@ -377,13 +383,19 @@ def _word_evidence(words: list[str], scores: Counter[str]) -> None:
             if languages:
                 for language in languages:
                     scores[language] += 1 / len(languages)
-            if len(key) >= 5:
-                _suffix_evidence(key, scores)
-            if _PORTUGUESE_DIGRAPH.search(key):
-                scores["pt_BR"] += 1
+            else:
+                # Spelling clues only for words the lists lack, so that a listed word
+                # such as Indonesian "sering" is not also counted as English -ing.
+                _spelling_evidence(key, scores)
 
 
-def _suffix_evidence(key: str, scores: Counter[str]) -> None:
+def _spelling_evidence(key: str, scores: defaultdict[str, float]) -> None:
+    # Searching from the second letter skips prefixes such as un-h and en-h (unhelpful,
+    # enhance) and leaves sozinho, melhor.
+    if _PORTUGUESE_DIGRAPH.search(key, 1):
+        scores["pt_BR"] += 1
+    if len(key) < 5:
+        return
     for suffix, language in _SUFFIX_EVIDENCE:
         if key.endswith(suffix):
             scores[language] += 1
@@ -392,7 +404,7 @@ def _suffix_evidence(key: str, scores: Counter[str]) -> None:
         scores["tr"] += 1
 
 
-def _letter_evidence(text: str, scores: Counter[str]) -> None:
+def _letter_evidence(text: str, scores: defaultdict[str, float]) -> None:
     letters = set(text.lower())
     if "İ" in text:
         letters.add("ı")
@@ -409,8 +421,8 @@ def _letter_evidence(text: str, scores: Counter[str]) -> None:
 
 @cache
 def _latin_detector_factory() -> DetectorFactory:
-    # Its own factory, so that the prior map below restricts answers without touching the
-    # module-level factory that langdetect.detect() shares with other callers.
+    # A factory of its own, so that the prior map below restricts the result without
+    # changing the module-level factory that langdetect.detect() shares with other callers.
     factory = DetectorFactory()
     factory.load_profile(PROFILES_DIRECTORY)
     return factory
@@ -420,25 +432,26 @@ def _langdetect_vote(text: str) -> tuple[str, float] | None:
     """Return langdetect's best supported Latin-script locale and its probability."""
     try:
         detector = _latin_detector_factory().create()
-        # A prior of zero removes a language from the answer: the posterior is a product.
+        # A prior of zero removes a language from the result, because langdetect multiplies
+        # the prior by the probability of each n-gram.
         detector.set_prior_map(dict.fromkeys(_LANGDETECT_CODES, 1.0))
         detector.append(text)
         ranked = detector.get_probabilities()
     except LangDetectException:
         return None
-    if not ranked:
+    if not ranked or ranked[0].lang not in _LANGDETECT_CODES:
         return None
-    best = ranked[0]
-    return _LANGDETECT_CODES[best.lang], best.prob
+    return _LANGDETECT_CODES[ranked[0].lang], ranked[0].prob
 
 
 def _detect_latin(text: str) -> str | None:
     # Turkish capital İ lower-cases to i plus a combining dot, which would split the word.
-    words = _WORD.findall(text.replace("İ", "i").replace("’", "'").lower())
+    lowered = text.replace("İ", "i").replace("’", "'").lower()
+    words = [word for word in _WORD.findall(lowered) if _script_of(word[0]) == _LATIN]
     if not words or _is_control_reply(words):
         return None
 
-    scores: Counter[str] = Counter(dict.fromkeys(_LATIN_LOCALES, 0.0))
+    scores: defaultdict[str, float] = defaultdict(float)
     _word_evidence(words, scores)
     _letter_evidence(text, scores)
 
@@ -449,10 +462,11 @@ def _detect_latin(text: str) -> str | None:
             locale, probability = vote
             scores[locale] += _LANGDETECT_WEIGHT * probability
 
-    (best, best_score), (_, second_score) = scores.most_common(2)
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    best, best_score = ranked[0] if ranked else (None, 0.0)
+    second_score = ranked[1][1] if len(ranked) > 1 else 0.0
     if best_score - second_score < _MIN_MARGIN:
         return None
-    # Romanized Hindi has a word list but no locale of its own; it is Hindi.
     return best
 
 
@@ -460,8 +474,10 @@ def detect_language(text: str) -> str | None:
     """Return the supported locale a chat reply is written in, or None if it is unclear.
 
     None for empty text, text without letters (scores such as "9/10", emoji,
-    punctuation), yes/no and command words ("ok", "si", "stop"), scripts of unsupported
-    languages, and Latin-script text whose evidence does not clearly favour one language.
+    punctuation), Latin-script yes/no and command words ("ok", "si", "stop"), scripts of
+    unsupported languages, and Latin-script text whose evidence does not clearly favour
+    one language. A reply in another supported script is identified even when it is a
+    single yes/no word ("はい" is ja), because the script alone identifies the language.
     """
     if not isinstance(text, str):
         return None

@@ -1,9 +1,9 @@
 """Hand-written word lists for telling apart short replies in Latin-script languages.
 
-Each list holds the function words and the feedback vocabulary (quality, speed, price,
+Each list contains the function words and the feedback vocabulary (quality, speed, price,
 support, installation, thanks, complaints) that customers use most when they explain a
 score in a few words. The lists are written from general knowledge of each language, not
-extracted from any corpus. Words are lower case; accents may be left out, because
+extracted from any corpus. Words are lower case, and accents may be left out because
 ``flows.language`` compares tokens with their accents removed. A word may appear in more
 than one list: shared words then count as weaker evidence for each of those languages.
 
@@ -18,8 +18,8 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Keys are supported locales, or "hi" for Hindi written in Latin letters ("Hinglish"),
-# which chat users in India type as often as Devanagari.
+# Keys are supported locales. The "hi" list is Hindi written in Latin letters ("Hinglish"),
+# which many chat users in India type instead of Devanagari.
 LEXICONS: dict[str, frozenset[str]] = {
     "en": _words(
         """
@@ -163,7 +163,7 @@ LEXICONS: dict[str, frozenset[str]] = {
     ),
 }
 
-# IT and chat loanwords typed in every language; they carry no language evidence.
+# IT and chat loanwords typed in every language, so they are no evidence of a language.
 LOANWORDS: frozenset[str] = _words(
     """
     ok okay oke okey support update updates upgrade bug bugs app apps dashboard team top
@@ -172,7 +172,7 @@ LOANWORDS: frozenset[str] = _words(
     """
 )
 
-# Control replies that say nothing about the respondent's language: yes/no in the
+# Control replies that are no evidence of the respondent's language: yes/no in the
 # supported Latin-script languages, and the SMS opt-out words that a prompt asks people
 # to type verbatim. ``flows.language`` adds the keyword lists of the message catalogs.
 CONTROL_WORDS: frozenset[str] = _words(

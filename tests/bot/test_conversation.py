@@ -74,13 +74,24 @@ async def test_spanish_detractor_alerted(runtime: Runtime, alert_stream: io.Stri
     assert response.category == "detractor"
     assert response.locale == "es"
     assert response.comment == "la app se cae"
-    assert response.comment_language == "es"
     assert '"text": ">la app se cae"' in alert_stream.getvalue()
     async with runtime.sessions() as session:
         [alert] = list(await session.exec(select(Alert)))
     assert alert.response_id == response.id
     assert alert.posted_at is not None
     assert alert.slack_channel == "#cx-alerts"
+
+
+async def test_comment_language_detected(runtime: Runtime) -> None:
+    respondent = await _start(runtime)
+    for text in ("yes", "8", "o suporte demorou demais para responder"):
+        await say(runtime, respondent, text)
+
+    [response] = await _responses(runtime)
+    assert response.comment_language == "pt_BR"
+    # The comment is a stronger locale signal than the survey default, so the thanks switch.
+    assert response.locale == "en"
+    assert (await _conversation(runtime, respondent)).locale == "pt_BR"
 
 
 async def test_nothing_stored_before_consent(runtime: Runtime) -> None:
