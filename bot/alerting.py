@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,8 +44,8 @@ class AlertDispatcher:
                 .join(Response, col(Response.id) == col(Alert.response_id))
                 .join(Conversation, col(Conversation.id) == col(Response.conversation_id))
                 .where(col(Alert.posted_at).is_(None))
-                .where((Conversation.step != Step.REASON.value)
-                       | (col(Alert.created_at) < waited_since))
+                .where(or_(col(Conversation.step) != Step.REASON.value,
+                           col(Alert.created_at) < waited_since))
                 .order_by(col(Alert.created_at))
                 .limit(limit)
             )

@@ -1,10 +1,9 @@
 """The conversation service: load state, run ``flows.step``, commit what it produced.
 
-One call handles one inbound message end to end, in the order the design fixes: the
-provider message id, the answer, the new state and the next prompt (as outbox rows) commit in
-one transaction; only then is the state cached and the outbox delivered by the caller. The
-unique key on (channel, provider message id) makes a second recording impossible, whatever
-the cache says.
+One call handles one inbound message end to end. The provider message id, the answer, the
+new state and the next prompt (as outbox rows) commit in one transaction. Only then is the
+state cached, and the caller delivers the outbox. The unique key on (channel, provider
+message id) makes a second recording impossible, whatever the cache contains.
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ class ConcurrentUpdate(RuntimeError):
 
 @dataclass(frozen=True)
 class RespondentProfile:
-    """What a channel or operator knows about a respondent when first seen."""
+    """The details a channel or operator has about a respondent when first seen."""
 
     display_name: str | None = None
     country: str | None = None
@@ -209,7 +208,7 @@ class ConversationService:
     async def _handle_stray(
         self, session: AsyncSession, respondent: Respondent, message: InboundMessage
     ) -> HandleResult:
-        """A message outside any conversation: STOP and START work, the rest is ignored."""
+        """Handle a message outside any conversation: STOP and START work, the rest is ignored."""
         keyword = None if message.payload else parse_keyword(message.text)
         if keyword is Keyword.STOP:
             respondent.opted_out_at = message.received_at
@@ -340,7 +339,7 @@ class ConversationService:
         return found.first()
 
     async def _current_state(self, conversation: Conversation) -> flows.ConversationState:
-        """The cached state if it is as new as the row, otherwise the row's own copy."""
+        """Return the cached state if it is as new as the row, otherwise the row's own copy."""
         cached = await self._state_store.get(conversation.id)
         if cached is not None and cached.version == conversation.version:
             return flows.ConversationState.from_dict(cached.state)
@@ -350,7 +349,10 @@ class ConversationService:
         self, session: AsyncSession, conversation: Conversation,
         state: flows.ConversationState, now: datetime,
     ) -> None:
-        """Write the new state if nobody else did since it was read; else ConcurrentUpdate."""
+        """Write the new state unless another writer changed the row since it was read.
+
+        Raises ConcurrentUpdate in that case, so the caller retries the message.
+        """
         expected = conversation.version
         result = await session.exec(
             update(Conversation)

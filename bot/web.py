@@ -19,7 +19,7 @@ RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Report whether the database and Redis answer; 503 when one does not."""
+    """Check the database and Redis; return 503 when either fails."""
     runtime = request.app[RUNTIME_KEY]
     checks: dict[str, str] = {}
     try:

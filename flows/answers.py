@@ -55,7 +55,7 @@ def _strip_noise(text: str) -> str:
 
 
 def _normalize(text: str) -> str | None:
-    """Fold ``text`` and turn every decimal digit into ASCII; None if it holds a digit variant.
+    """Fold ``text`` and turn every decimal digit into ASCII; None if it contains a digit variant.
 
     Superscripts, subscripts and circled numbers (``²``, ``①``) count as digits but not as
     decimal digits in Unicode; NFKC would silently turn them into plain digits, so a reply
@@ -71,7 +71,7 @@ def _normalize(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Lexicon:
-    """What one locale's respondents type, folded for matching."""
+    """The number words and phrasings of one locale, folded for matching."""
 
     numbers: dict[str, int]
     phrasings: tuple[re.Pattern[str], ...]
@@ -109,7 +109,7 @@ def _lexicon(locale: str) -> _Lexicon:
 
 
 def _search_order(locale: str) -> tuple[str, ...]:
-    """The respondent's locale first, then English, then every other catalog."""
+    """Order the catalogs to search: the respondent's locale, English, then the rest."""
     others = [code for code in _available_catalog_locales() if code not in (locale, SOURCE_LOCALE)]
     head = [locale] if locale in SUPPORTED_LOCALES else []
     if locale != SOURCE_LOCALE:
@@ -152,12 +152,14 @@ def parse_number(text: str, *, low: int, high: int, locale: str) -> int | None:
             return None
         return _in_range(int(slash.group(1)), low, high)
 
+    # Phrasings may end in punctuation of their own, such as "9分（满分10分）".
+    forms = dict.fromkeys((candidate, normalized.strip()))
     for code in _search_order(locale):
         lexicon = _lexicon(code)
         if candidate in lexicon.numbers:
             return _in_range(lexicon.numbers[candidate], low, high)
-        for phrasing in lexicon.phrasings:
-            match = phrasing.fullmatch(candidate)
+        matches = (phrasing.fullmatch(form) for phrasing in lexicon.phrasings for form in forms)
+        for match in matches:
             if not match:
                 continue
             groups = match.groupdict()
@@ -179,7 +181,8 @@ def parse_payload_number(payload: str | None, prefix: str, *, low: int, high: in
 
 @cache
 def _word_set(kind: str, locale: str) -> frozenset[str]:
-    return frozenset(get_catalog(locale).words(kind))
+    # Replies lose trailing punctuation before matching, so catalog words must too ("k.a.").
+    return frozenset(_strip_noise(word) for word in get_catalog(locale).words(kind))
 
 
 def _matches(text: str, kind: str, locales: tuple[str, ...]) -> bool:

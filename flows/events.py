@@ -21,7 +21,7 @@ class Reply:
 
 @dataclass(frozen=True)
 class Tick:
-    """A clock event from the worker, used to expire conversations nobody answers."""
+    """A clock event from the worker, used to expire conversations left unanswered."""
 
     now: datetime
 
@@ -86,7 +86,7 @@ class OptOut:
 
 @dataclass(frozen=True)
 class SetLocale:
-    """Remember the respondent's language; ``source`` says how sure we are of it."""
+    """Remember the respondent's language; ``source`` is the signal it came from."""
 
     locale: str
     source: LocaleSource

@@ -140,9 +140,12 @@ def _on_consent(state: ConversationState, reply: Reply) -> Transition:
     if decision is None:
         early_score = _read_score(state, reply)
         if early_score is not None:
-            held = state.advance(pending_score=early_score)
+            # The full consent text follows, so the decision always refers to the notice.
+            held = state.advance(pending_score=early_score,
+                                 pending_raw=reply.text or reply.payload or "")
             catalog = get_catalog(state.locale)
-            return held, (render("consent.score_held", held, consent_buttons(catalog)),)
+            return held, (render("consent.score_held", held),
+                          render("consent.prompt", held, consent_buttons(catalog)))
         return _reask(state, "consent.hint")
 
     record = _consent_record(state, granted=decision)
@@ -150,7 +153,8 @@ def _on_consent(state: ConversationState, reply: Reply) -> Transition:
         done, actions = _finish(state, Outcome.DECLINED, "consent.declined")
         return done, (record, *actions)
     if state.pending_score is not None:
-        scored, actions = _accept_score(state, state.pending_score, str(state.pending_score))
+        raw = state.pending_raw or str(state.pending_score)
+        scored, actions = _accept_score(state, state.pending_score, raw)
         return scored, (record, *actions)
     asking = state.advance(step=Step.SCORE, reasks=0)
     return asking, (record, *_prompt(asking))
@@ -189,7 +193,8 @@ def _on_score(state: ConversationState, reply: Reply) -> Transition:
 def _accept_score(state: ConversationState, score: int, raw: str) -> Transition:
     category = categorize(score, state.survey.scale)
     asking = state.advance(
-        step=Step.REASON, score=score, category=category, pending_score=None, reasks=0
+        step=Step.REASON, score=score, category=category, pending_score=None, pending_raw=None,
+        reasks=0,
     )
     record = RecordScore(score=score, scale=state.survey.scale, category=category, raw=raw)
     return asking, (record, *_prompt(asking))
@@ -263,14 +268,16 @@ def _switch_language(state: ConversationState, locale: str) -> Transition:
 
 
 def _opt_out(state: ConversationState) -> Transition:
-    done = state.advance(step=Step.DONE, outcome=Outcome.OPTED_OUT)
+    done = state.advance(step=Step.DONE, outcome=Outcome.OPTED_OUT, pending_score=None,
+                         pending_raw=None)
     return done, (OptOut(), render("stop.confirm", done), Finish(Outcome.OPTED_OUT))
 
 
 def _finish(
     state: ConversationState, outcome: Outcome, message_key: str | None = None
 ) -> Transition:
-    done = state.advance(step=Step.DONE, outcome=outcome)
+    # A score held for consent is dropped with the conversation: it was never agreed to.
+    done = state.advance(step=Step.DONE, outcome=outcome, pending_score=None, pending_raw=None)
     actions: list[Action] = []
     if message_key:
         actions.append(render(message_key, done))

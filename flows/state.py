@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from flows.catalog import SUPPORTED_LOCALES
 from flows.language import LocaleSource
 from flows.scoring import Category, Scale
 
@@ -55,9 +56,10 @@ class SurveySpec:
 class ConversationState:
     """One respondent's progress through one survey.
 
-    ``pending_score`` holds a score sent before consent; it is recorded only once consent is
-    given. ``reasks`` counts unreadable answers at the current step. ``version`` increases on
-    every step so that a stale cached copy can be told from the durable one.
+    ``pending_score`` is a score sent before consent (``pending_raw`` the text it came in). It
+    is recorded only once consent is given, and dropped if the conversation ends without it.
+    ``reasks`` counts unreadable answers at the current step. ``version`` increases on every
+    step so that a stale cached copy can be told from the durable one.
     """
 
     survey: SurveySpec
@@ -67,6 +69,7 @@ class ConversationState:
     deadline: datetime
     reasks: int = 0
     pending_score: int | None = None
+    pending_raw: str | None = None
     score: int | None = None
     category: Category | None = None
     outcome: Outcome | None = None
@@ -95,18 +98,33 @@ class ConversationState:
             survey_data = dict(data["survey"])
             survey_data["scale"] = Scale(survey_data["scale"])
             survey_data["expiry"] = timedelta(seconds=float(survey_data["expiry"]))
+            deadline = datetime.fromisoformat(data["deadline"])
+            locale = str(data["locale"])
+            if deadline.tzinfo is None:
+                raise ValueError(f"deadline {data['deadline']!r} has no time zone")
+            if locale not in SUPPORTED_LOCALES:
+                raise ValueError(f"locale {locale!r} is not supported")
             return cls(
                 survey=SurveySpec(**survey_data),
                 step=Step(data["step"]),
-                locale=str(data["locale"]),
+                locale=locale,
                 locale_source=LocaleSource(int(data["locale_source"])),
-                deadline=datetime.fromisoformat(data["deadline"]),
+                deadline=deadline,
                 reasks=int(data["reasks"]),
-                pending_score=data.get("pending_score"),
-                score=data.get("score"),
+                pending_score=_optional_int(data.get("pending_score")),
+                pending_raw=data.get("pending_raw"),
+                score=_optional_int(data.get("score")),
                 category=Category(data["category"]) if data.get("category") else None,
                 outcome=Outcome(data["outcome"]) if data.get("outcome") else None,
                 version=int(data["version"]),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise StateError(f"cannot read conversation state: {error!r}") from error
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected a whole number or null, got {value!r}")
+    return value

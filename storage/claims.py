@@ -78,7 +78,7 @@ class RedisClaimStore:
                 redis_key, Claim.IN_PROGRESS.value, nx=True, ex=IN_PROGRESS_TTL_SECONDS
             )
             return Claim.NEW if created else Claim.IN_PROGRESS
-        return Claim(current)
+        return Claim(str(current))
 
     async def mark_done(self, key: str) -> None:
         await self._client.set(self._key(key), Claim.DONE.value, ex=DONE_TTL_SECONDS)

@@ -24,7 +24,7 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def _parse(url: str) -> URL:
-    # Heroku-style URLs say "postgres://", which SQLAlchemy no longer accepts.
+    # Heroku-style URLs use the "postgres://" scheme, which SQLAlchemy no longer accepts.
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     try:

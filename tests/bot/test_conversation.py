@@ -117,7 +117,7 @@ async def test_early_score_recorded_on_consent(runtime: Runtime) -> None:
     [response] = await _responses(runtime)
     assert response.score == 9
     assert await sent_keys(runtime, respondent) == [
-        "consent.prompt", "consent.score_held", "reason.promoter",
+        "consent.prompt", "consent.score_held", "consent.prompt", "reason.promoter",
     ]
 
 
