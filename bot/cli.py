@@ -7,20 +7,25 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from bot.analytics import SEGMENT_FIELDS, NpsReport, UnknownSegmentField, nps_report
+from bot.channel_cli import invite, telegram_app
+from bot.eligibility import SurveyNotAllowed
 from bot.runtime import open_runtime
 from bot.settings import Settings
-from bot.shell import USER_PREFIX, ShellOptions, run_shell
+from bot.shell import USER_PREFIX, ShellOptions, ShellSession
 from bot.surveys import SurveysFileError
+from flows.catalog import SUPPORTED_LOCALES
+from flows.language import normalize_locale
 from storage.database import DatabaseUnavailable, async_url
 from storage.kv import RedisUnavailable
 from storage.migrate import upgrade
@@ -44,7 +49,19 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    return Settings()
+    """Read the settings, turning a bad environment variable into a one-line error."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise _fail(f"invalid setting in the environment: {problems}") from error
+    if "surveys_file" in settings.model_fields_set and not settings.surveys_file.is_file():
+        raise _fail(f"NPS_SURVEYS_FILE {str(settings.surveys_file)!r} is not a file; "
+                    "fix the path or unset it to run the built-in demo survey")
+    return settings
 
 
 def _migrate_embedded(settings: Settings) -> None:
@@ -68,18 +85,19 @@ def _parse_attributes(pairs: list[str]) -> dict[str, str]:
 
 
 LocaleOption = Annotated[str | None, typer.Option(
-    help="Language code the respondent's app reports, e.g. es or pt-BR.")]
+    metavar="CODE", help="Language code the respondent's app reports, e.g. es or pt-BR.")]
 CountryOption = Annotated[str | None, typer.Option(
-    help="Two-letter country code of the respondent, e.g. BR.")]
+    metavar="CC", help="Two-letter country code of the respondent, e.g. BR.")]
 AttributeOption = Annotated[list[str] | None, typer.Option(
-    help="Segment attribute key=value; repeatable: customer_type, buyer_type, "
+    metavar="KEY=VALUE", help="Segment attribute key=value; repeatable: customer_type, buyer_type, "
          "security_maturity, region, name, or any other key.")]
 RespondentOption = Annotated[str | None, typer.Option(
-    help="Continue as an existing console respondent id instead of a new one.")]
+    metavar="ID", help="Continue as an existing console respondent id instead of a new one.")]
 SurveyOption = Annotated[str | None, typer.Option(
-    help="Survey id from surveys.toml; the first survey by default.")]
-ScriptOption = Annotated[typer.FileText | None, typer.Option(
-    help="Read one reply per line from this file ('-' for standard input) "
+    metavar="ID", help="Survey id from surveys.toml; the first survey by default.")]
+ScriptOption = Annotated[str | None, typer.Option(
+    metavar="FILE",
+    help="Read one reply per line from this UTF-8 file ('-' for standard input) "
          "and print every bot message.")]
 
 
@@ -95,41 +113,77 @@ def shell(
     """Answer a survey in the terminal as one respondent."""
     settings = _settings()
     _configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
-    options = ShellOptions(locale=locale, country=country, attributes=_parse_attributes(attr or []),
+    options = ShellOptions(locale=_checked_locale(locale), country=_checked_country(country),
+                           attributes=_parse_attributes(attr or []),
                            respondent_id=respondent, survey_id=survey)
+    replies = _read_script(script) if script is not None else None
     try:
         _migrate_embedded(settings)
-        respondent_id = asyncio.run(_shell(settings, options, script))
-    except (*_STARTUP_ERRORS, LookupError) as error:
+        respondent_id = _run_shell(settings, options, replies)
+    except (*_STARTUP_ERRORS, LookupError, SurveyNotAllowed) as error:
         raise _fail(str(error)) from error
-    typer.echo(f"(respondent id: {respondent_id})", err=True)
+    if respondent_id:
+        typer.echo(f"(respondent id: {respondent_id})", err=True)
 
 
-async def _shell(settings: Settings, options: ShellOptions, script: typer.FileText | None) -> str:
-    runtime = await open_runtime(settings, alert_stream=sys.stdout)
+def _checked_locale(code: str | None) -> str | None:
+    if code is not None and normalize_locale(code) is None:
+        raise _fail(f"--locale {code!r} is not a supported language; "
+                    f"use one of {', '.join(SUPPORTED_LOCALES)} (or a code such as pt-BR)")
+    return code
+
+
+def _checked_country(code: str | None) -> str | None:
+    if code is not None and not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise _fail(f"--country {code!r} is not a two-letter ISO 3166 code, for example BR")
+    return code.upper() if code else None
+
+
+def _read_script(name: str) -> list[str]:
     try:
-        if script is not None:
-            lines = [line.rstrip("\r\n") for line in script]
-            replies = [line for line in lines if line.strip()]
-            person = await run_shell(runtime, options, replies, sys.stdout, echo_replies=True)
-        else:
-            person = await run_shell(runtime, options, _typed_replies(), sys.stdout,
-                                     echo_replies=False)
-        return person.id
-    finally:
-        await runtime.close()
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise _fail(f"cannot read --script {name!r} as UTF-8 text: {error}") from error
+    return [line for line in text.splitlines() if line.strip()]
 
 
-async def _typed_replies() -> AsyncIterator[str]:
-    while True:
-        sys.stdout.write(USER_PREFIX)
-        sys.stdout.flush()
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
+def _run_shell(settings: Settings, options: ShellOptions, replies: list[str] | None) -> str | None:
+    """Run the conversation; the terminal is read outside the event loop so Ctrl-C works."""
+    with asyncio.Runner() as runner:
+        runtime = runner.run(open_runtime(settings, alert_stream=sys.stdout))
+        session = ShellSession(runtime, options, sys.stdout)
+        try:
+            runner.run(session.open())
+            if replies is None:
+                _chat(runner, session)
+            else:
+                _replay(runner, session, replies)
+        except KeyboardInterrupt:
+            sys.stdout.write("\n")
+        finally:
+            runner.run(runtime.close())
+        return session.respondent_id
+
+
+def _chat(runner: asyncio.Runner, session: ShellSession) -> None:
+    while not runner.run(session.finished()):
+        try:
+            line = input(USER_PREFIX)
+        except EOFError:
             sys.stdout.write("\n")
             return
         if line.strip():
-            yield line.rstrip("\r\n")
+            runner.run(session.reply(line))
+
+
+def _replay(runner: asyncio.Runner, session: ShellSession, replies: list[str]) -> None:
+    for index, text in enumerate(replies):
+        if runner.run(session.finished()):
+            typer.echo(f"(the conversation ended; {len(replies) - index} more replies not sent)",
+                       err=True)
+            return
+        sys.stdout.write(f"{USER_PREFIX}{text}\n")
+        runner.run(session.reply(text))
 
 
 @app.command()
@@ -144,15 +198,21 @@ def migrate() -> None:
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    telegram_polling: Annotated[bool, typer.Option(
+        help="Also fetch Telegram updates by long polling, for local use without a webhook.")
+    ] = False,
+) -> None:
     """Run the web server: webhooks, Slack and /healthz."""
     from bot.web import run_server
 
     settings = _settings()
     _configure_logging(settings.log_level)
+    if telegram_polling and settings.telegram_bot_token is None:
+        raise _fail("--telegram-polling needs NPS_TELEGRAM_BOT_TOKEN; it is not set")
     try:
         _migrate_embedded(settings)
-        asyncio.run(run_server(settings))
+        asyncio.run(run_server(settings, telegram_polling_mode=telegram_polling))
     except _STARTUP_ERRORS as error:
         raise _fail(str(error)) from error
 
@@ -180,9 +240,9 @@ class ReportFormat(StrEnum):
 
 
 ByOption = Annotated[list[str] | None, typer.Option(
-    help=f"Segment field; repeatable. One of: {', '.join(SEGMENT_FIELDS)}.")]
+    metavar="FIELD", help=f"Segment field; repeatable. One of: {', '.join(SEGMENT_FIELDS)}.")]
 SinceOption = Annotated[str | None, typer.Option(
-    help="Only responses on or after this date, YYYY-MM-DD (UTC).")]
+    metavar="YYYY-MM-DD", help="Only responses on or after this date, YYYY-MM-DD (UTC).")]
 FormatOption = Annotated[ReportFormat, typer.Option("--format", help="Output format.")]
 
 
@@ -196,7 +256,7 @@ def report(
     settings = _settings()
     _configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
     start = _parse_date(since) if since else None
-    fields = tuple(by or ())
+    fields = tuple(dict.fromkeys(by or ()))
     try:
         _migrate_embedded(settings)
         result = asyncio.run(_report(settings, fields, start))
@@ -237,12 +297,20 @@ def _print_report(result: NpsReport, by: tuple[str, ...], output_format: ReportF
         writer.writeheader()
         writer.writerows(rows)
         return
-    table = Table(title="Net Promoter Score")
+    table = Table(
+        title="Net Promoter Score",
+        caption="margin_of_error: half-width of the 95 % confidence interval, in NPS points; "
+                "segments with n < 30 are too small to trust",
+    )
     for column in columns:
         table.add_column(column, justify="right" if column in metrics else "left")
     for row in rows:
         table.add_row(*("—" if row[column] is None else str(row[column]) for column in columns))
     Console().print(table)
+
+
+app.command()(invite)
+app.add_typer(telegram_app, name="telegram")
 
 
 def main() -> None:

@@ -21,7 +21,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import flows
+from bot.eligibility import check_eligible
 from bot.recorder import StepRecorder, queue_send
+from bot.slack.threads import thread_customer_answer
 from bot.surveys import SurveysFile
 from channels.base import InboundMessage
 from flows.answers import Keyword, parse_keyword
@@ -93,18 +95,7 @@ class ConversationService:
             existing = await self._find_respondent(session, channel, address)
             if existing is not None:
                 return existing
-            respondent = Respondent(
-                channel=channel,
-                address=address,
-                display_name=profile.display_name,
-                country=profile.country.upper() if profile.country else None,
-                region=profile.region or self._surveys.region_for(profile.country),
-                timezone=profile.timezone,
-                customer_type=profile.customer_type,
-                buyer_type=profile.buyer_type,
-                security_maturity=profile.security_maturity,
-                attributes=dict(profile.attributes),
-            )
+            respondent = self._new_respondent(channel, address, profile)
             session.add(respondent)
         logger.info("created respondent %s on %s", respondent.id, channel)
         return respondent
@@ -117,37 +108,62 @@ class ConversationService:
         invitation_id: str | None = None,
         language_code: str | None = None,
         now: datetime | None = None,
+        inbound: InboundMessage | None = None,
     ) -> HandleResult:
-        """Open a survey for a respondent, or re-send the open question if one is running."""
+        """Open a survey for a respondent, or re-send the open question if one is running.
+
+        ``inbound`` is the respondent's message that asked for the survey (Telegram's
+        ``/start``): it is recorded like any other, so a second delivery of it is a duplicate.
+        """
         now = now or utcnow()
-        async with self._sessions() as session, session.begin():
-            respondent = await _load_respondent(session, respondent_id)
-            conversation = await self._open_conversation(session, respondent.id)
-            if conversation is not None:
-                state = flows.ConversationState.from_dict(conversation.state)
-                prompt = current_prompt(state)
-                actions: tuple[flows.Action, ...] = (prompt,) if prompt else ()
+        try:
+            async with self._sessions() as session, session.begin():
+                respondent = await _load_respondent(session, respondent_id)
+                if inbound is not None:
+                    await _record_inbound(session, respondent, inbound)
+                conversation = await self._open_conversation(session, respondent.id)
+                if conversation is not None:
+                    return await self._resend_prompt(session, respondent, conversation, now)
+                state, actions = await self._open(
+                    session, respondent, survey_id=survey_id, language_code=language_code,
+                    now=now,
+                )
+                conversation = self._new_conversation(respondent, state, invitation_id, now)
+                session.add(conversation)
                 recorder = self._recorder(session, respondent, conversation, now)
                 await recorder.apply(actions)
-                return HandleResult(HandleStatus.PROCESSED, conversation.id,
-                                    tuple(recorder.outbox_ids))
-            state, actions = await self._open(
-                session, respondent, survey_id=survey_id, language_code=language_code, now=now
-            )
-            conversation = self._new_conversation(respondent, state, invitation_id, now)
-            session.add(conversation)
-            recorder = self._recorder(session, respondent, conversation, now)
-            await recorder.apply(actions)
-            _store_state(conversation, state, now)
+                _store_state(conversation, state, now)
+        except IntegrityError as error:
+            if inbound is None or not _is_duplicate_message(error):
+                raise
+            logger.info("message %s was already recorded; the survey is not opened again",
+                        inbound.provider_message_id)
+            return HandleResult(HandleStatus.DUPLICATE)
         await self._cache(conversation)
         logger.info("opened conversation %s for respondent %s", conversation.id, respondent.id)
         return HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids))
 
-    async def handle(self, message: InboundMessage) -> HandleResult:
-        """Process one inbound message; retried when another process wins a race for it."""
+    async def _resend_prompt(
+        self, session: AsyncSession, respondent: Respondent, conversation: Conversation,
+        now: datetime,
+    ) -> HandleResult:
+        state = flows.ConversationState.from_dict(conversation.state)
+        prompt = current_prompt(state)
+        actions: tuple[flows.Action, ...] = (prompt,) if prompt else ()
+        recorder = self._recorder(session, respondent, conversation, now)
+        await recorder.apply(actions)
+        return HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids))
+
+    async def handle(
+        self, message: InboundMessage, *, profile: RespondentProfile | None = None
+    ) -> HandleResult:
+        """Process one inbound message; retried when another process wins a race for it.
+
+        ``profile`` describes the sender if this message is the first we see from them.
+        """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return await self._handle_once(message)
+                return await self._handle_once(message, profile)
             except ConcurrentUpdate:
                 if attempt == MAX_ATTEMPTS:
                     raise
@@ -155,10 +171,12 @@ class ConversationService:
                             message.provider_message_id, attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _handle_once(self, message: InboundMessage) -> HandleResult:
+    async def _handle_once(
+        self, message: InboundMessage, profile: RespondentProfile | None
+    ) -> HandleResult:
         try:
             async with self._sessions() as session, session.begin():
-                result, conversation = await self._handle_in(session, message)
+                result, conversation = await self._handle_in(session, message, profile)
         except IntegrityError as error:
             if not _is_duplicate_message(error):
                 raise
@@ -170,21 +188,16 @@ class ConversationService:
         return result
 
     async def _handle_in(
-        self, session: AsyncSession, message: InboundMessage
+        self, session: AsyncSession, message: InboundMessage, profile: RespondentProfile | None
     ) -> tuple[HandleResult, Conversation | None]:
         respondent = await self._find_respondent(session, message.channel, message.address)
         if respondent is None:
-            respondent = Respondent(channel=message.channel, address=message.address,
-                                    display_name=message.display_name)
+            profile = profile or RespondentProfile(display_name=message.display_name)
+            respondent = self._new_respondent(message.channel, message.address, profile)
             session.add(respondent)
-        session.add(InboundRecord(
-            channel=message.channel,
-            provider_message_id=message.provider_message_id,
-            respondent_id=respondent.id,
-            received_at=message.received_at,
-        ))
-        # Flushing here makes a duplicate fail on the unique key before any other work.
-        await session.flush()
+            # No ORM relationship orders the inserts, so the respondent must exist first.
+            await session.flush()
+        await _record_inbound(session, respondent, message)
 
         conversation = await self._open_conversation(session, respondent.id, for_update=True)
         if conversation is None:
@@ -219,7 +232,16 @@ class ConversationService:
             return HandleResult(HandleStatus.PROCESSED, None, (row.id,))
         if keyword is Keyword.START and respondent.opted_out_at is not None:
             respondent.opted_out_at = None
+            spec = self._surveys.spec_for(None, country=respondent.country)
+            send = notice("start.confirm", locale=respondent.locale or "en", survey=spec)
+            row = queue_send(session, respondent, send, now=message.received_at)
             logger.info("respondent %s opted back in", respondent.id)
+            return HandleResult(HandleStatus.PROCESSED, None, (row.id,))
+        # An answer to a reply sent from Slack goes to that alert's thread.
+        alert_id = await thread_customer_answer(session, respondent=respondent,
+                                                text=message.text, channel=message.channel,
+                                                now=message.received_at)
+        if alert_id is not None:
             return HandleResult(HandleStatus.PROCESSED)
         logger.info("message %s from respondent %s has no open conversation; ignored",
                     message.provider_message_id, respondent.id)
@@ -273,6 +295,8 @@ class ConversationService:
         language_code: str | None,
         now: datetime,
     ) -> Transition:
+        await check_eligible(session, respondent,
+                             cap_per_quarter=self._surveys.fatigue_cap_per_quarter, now=now)
         spec = self._surveys.spec_for(survey_id, country=respondent.country)
         survey = self._surveys.survey(survey_id)
         explicit = respondent.locale if respondent.locale_source >= LocaleSource.EXPLICIT else None
@@ -287,6 +311,22 @@ class ConversationService:
         consent_on_file = await _has_consent(session, respondent.id, spec)
         return flows.start(spec, locale=locale, locale_source=source, now=now,
                            consent_on_file=consent_on_file)
+
+    def _new_respondent(
+        self, channel: str, address: str, profile: RespondentProfile
+    ) -> Respondent:
+        return Respondent(
+            channel=channel,
+            address=address,
+            display_name=profile.display_name,
+            country=profile.country.upper() if profile.country else None,
+            region=profile.region or self._surveys.region_for(profile.country),
+            timezone=profile.timezone,
+            customer_type=profile.customer_type,
+            buyer_type=profile.buyer_type,
+            security_maturity=profile.security_maturity,
+            attributes=dict(profile.attributes),
+        )
 
     def _new_conversation(
         self, respondent: Respondent, state: flows.ConversationState,
@@ -312,7 +352,8 @@ class ConversationService:
         survey = self._surveys.survey(conversation.survey_id)
         return StepRecorder(session=session, respondent=respondent, conversation=conversation,
                             now=now, channel=respondent.channel, touchpoint=survey.touchpoint,
-                            provider_message_id=provider_message_id)
+                            provider_message_id=provider_message_id,
+                            alerts_on=self._surveys.slack.alerts_on)
 
     async def _find_respondent(
         self, session: AsyncSession, channel: str, address: str
@@ -384,6 +425,26 @@ def _state_columns(state: flows.ConversationState, now: datetime) -> dict[str, o
 def _store_state(conversation: Conversation, state: flows.ConversationState, now: datetime) -> None:
     for name, value in _state_columns(state, now).items():
         setattr(conversation, name, value)
+
+
+async def _record_inbound(
+    session: AsyncSession, respondent: Respondent, message: InboundMessage
+) -> None:
+    """Record the message id, whose unique key stops a second recording, and its time.
+
+    A message proves the respondent reachable and opens the channel's reply window.
+    """
+    session.add(InboundRecord(
+        channel=message.channel,
+        provider_message_id=message.provider_message_id,
+        respondent_id=respondent.id,
+        received_at=message.received_at,
+    ))
+    if respondent.last_inbound_at is None or respondent.last_inbound_at < message.received_at:
+        respondent.last_inbound_at = message.received_at
+    respondent.unreachable_at = None
+    # Flushing here makes a duplicate fail on the unique key before any other work.
+    await session.flush()
 
 
 async def _load_respondent(session: AsyncSession, respondent_id: str) -> Respondent:

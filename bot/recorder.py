@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import flows
-from flows import Category
+from flows import Category, Scale
 from storage.models import Alert, Consent, Conversation, Invitation, Outbox, Respondent, Response
 
 
@@ -31,6 +32,8 @@ class StepRecorder:
     provider_message_id: str | None = None
     outbox_ids: list[str] = field(default_factory=list)
     detractor_response_id: str | None = None
+    # Whether a score raises a Slack alert; every detractor when None.
+    alerts_on: Callable[[Scale, int], bool] | None = None
 
     async def apply(self, actions: tuple[flows.Action, ...]) -> None:
         for action in actions:
@@ -63,7 +66,9 @@ class StepRecorder:
 
     def _queue(self, send: flows.Send) -> None:
         row = queue_send(self.session, self.respondent, send, now=self.now,
-                         conversation_id=self.conversation.id, ordinal=len(self.outbox_ids))
+                         conversation_id=self.conversation.id,
+                         invitation_id=self.conversation.invitation_id,
+                         ordinal=len(self.outbox_ids))
         self.outbox_ids.append(row.id)
 
     def _record_consent(self, action: flows.RecordConsent) -> None:
@@ -105,7 +110,9 @@ class StepRecorder:
             updated_at=self.now,
         )
         self.session.add(response)
-        if action.category is Category.DETRACTOR:
+        alerted = (action.category is Category.DETRACTOR if self.alerts_on is None
+                   else self.alerts_on(action.scale, action.score))
+        if alerted:
             # No ORM relationship orders the inserts, so the response must exist first.
             await self.session.flush()
             self.session.add(Alert(response_id=response.id, created_at=self.now))
@@ -132,7 +139,10 @@ class StepRecorder:
         if self.conversation.invitation_id is None:
             return
         invitation = await self.session.get(Invitation, self.conversation.invitation_id)
-        if invitation is not None:
+        if invitation is None:
+            return
+        # An invitation whose opening message never arrived stays failed, not expired.
+        if not (outcome is flows.Outcome.EXPIRED and invitation.status == "failed"):
             invitation.status = _INVITATION_STATUS[outcome]
             invitation.updated_at = self.now
 
@@ -144,11 +154,13 @@ def queue_send(
     *,
     now: datetime,
     conversation_id: str | None = None,
+    invitation_id: str | None = None,
     ordinal: int = 0,
 ) -> Outbox:
     """Add an outbox row for ``send`` to the respondent's own channel and address."""
     row = Outbox(
         conversation_id=conversation_id,
+        invitation_id=invitation_id,
         respondent_id=respondent.id,
         channel=respondent.channel,
         address=respondent.address,

@@ -14,15 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerting import AlertDispatcher
+from bot.channel_registry import build_channels, close_channels
 from bot.conversation import ConversationService, HandleResult
 from bot.delivery import OutboxSender
 from bot.settings import Settings
-from bot.slack.alerts import AlertPoster, PreviewAlertPoster, SlackAlertPoster
+from bot.slack.alerts import MessagePoster, PreviewPoster, SlackPoster, web_client
 from bot.surveys import SurveysFile, load_surveys
 from channels.base import Channel, InboundMessage
 from storage import kv
 from storage.claims import ClaimStore, MemoryClaimStore, RedisClaimStore
 from storage.database import check_database, create_engine, redacted, session_factory
+from storage.migrate import check_schema
 from storage.state_store import MemoryStateStore, RedisStateStore, StateStore
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class Runtime:
     alerts: AlertDispatcher
     channels: dict[str, Channel] = field(default_factory=dict)
     lifecycle: Lifecycle = Lifecycle.RUNNING
+    # The Slack Web API client when a bot token is set; alerts are printed otherwise.
+    slack_client: AsyncWebClient | None = None
 
     async def receive(self, message: InboundMessage) -> HandleResult:
         """Handle one inbound message, then send its replies and any alert it made ready."""
@@ -72,18 +76,23 @@ class Runtime:
         if self.lifecycle is Lifecycle.CLOSED:
             return
         self.lifecycle = Lifecycle.CLOSED
+        await close_channels(self.channels)
         if self.redis_client is not None:
             await self.redis_client.aclose()
         await self.engine.dispose()
         logger.info("runtime closed")
 
 
-def _alert_poster(settings: Settings, stream: TextIO) -> AlertPoster:
+def _slack_client(settings: Settings) -> AsyncWebClient | None:
     if settings.slack_bot_token is None:
-        return PreviewAlertPoster(stream)
-    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
-                            base_url=settings.slack_base_url)
-    return SlackAlertPoster(client)
+        return None
+    return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_base_url)
+
+
+def _alert_poster(client: AsyncWebClient | None, stream: TextIO) -> MessagePoster:
+    if client is None:
+        return PreviewPoster(stream)
+    return SlackPoster(client)
 
 
 async def open_runtime(
@@ -98,6 +107,7 @@ async def open_runtime(
     engine = create_engine(settings.database_url)
     try:
         await check_database(engine)
+        await check_schema(engine)
     except Exception:
         await engine.dispose()
         raise
@@ -106,7 +116,11 @@ async def open_runtime(
     state_store: StateStore
     claims: ClaimStore
     if settings.redis_url:
-        redis_client = kv.connect(settings.redis_url)
+        try:
+            redis_client = kv.connect(settings.redis_url)
+        except kv.RedisUnavailable:
+            await engine.dispose()
+            raise
         try:
             await kv.check_redis(redis_client, settings.redis_url)
         except kv.RedisUnavailable:
@@ -120,7 +134,8 @@ async def open_runtime(
         claims = MemoryClaimStore()
 
     sessions = session_factory(engine)
-    channels = dict(channels or {})
+    channels = dict(channels) if channels is not None else build_channels(settings)
+    slack_client = _slack_client(settings)
     runtime = Runtime(
         settings=settings,
         surveys=surveys,
@@ -133,9 +148,10 @@ async def open_runtime(
                                           surveys=surveys),
         outbox=OutboxSender(sessions=sessions, channels=channels),
         alerts=AlertDispatcher(sessions=sessions,
-                               poster=_alert_poster(settings, alert_stream or sys.stdout),
+                               poster=_alert_poster(slack_client, alert_stream or sys.stdout),
                                surveys=surveys),
         channels=channels,
+        slack_client=slack_client,
     )
     logger.info("runtime open: database %s, state in %s", redacted(settings.database_url),
                 "Redis" if redis_client else "process memory")

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.slack.config import SlackConfig
 from flows import Scale, SurveySpec
 from flows.catalog import SUPPORTED_LOCALES
 
@@ -65,16 +66,6 @@ class SurveyConfig(_Strict):
         return self.scale_by_country.get((country or "").upper(), self.scale)
 
 
-class SlackConfig(_Strict):
-    """Where detractor alerts go: a channel per region, else the default channel."""
-
-    default_channel: str = "#cx-alerts"
-    routes: dict[str, str] = Field(default_factory=dict)
-
-    def channel_for(self, region: str | None) -> str:
-        return self.routes.get(region or "", self.default_channel)
-
-
 DEFAULT_REGIONS: dict[str, list[str]] = {
     "AMER": ["US", "CA"],
     "LATAM": ["MX", "BR", "AR", "CL", "CO", "PE", "UY", "EC", "GT", "CR"],
@@ -108,6 +99,8 @@ class SurveysFile(_Strict):
     consent: dict[str, ConsentPolicy] = Field(default_factory=_default_consent)
     regions: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_REGIONS))
     slack: SlackConfig = Field(default_factory=SlackConfig)
+    # Surveys one respondent may be sent in 91 days, across all surveys.
+    fatigue_cap_per_quarter: int = Field(default=2, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> SurveysFile:
@@ -169,7 +162,10 @@ def load_surveys(path: Path) -> SurveysFile:
     """Read and validate ``path``; the built-in demo configuration if the file does not exist."""
     if not path.exists():
         return SurveysFile()
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SurveysFileError(f"{path}: cannot read it as UTF-8 text: {error}") from error
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

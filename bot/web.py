@@ -12,6 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
+from bot.slack.app import add_slack_routes
+from bot.webhooks import add_channel_routes, telegram_polling
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +50,18 @@ def create_app(runtime: Runtime) -> web.Application:
     app = web.Application()
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
+    add_channel_routes(app, runtime)
+    add_slack_routes(app, runtime)
     return app
 
 
-async def run_server(settings: Settings) -> None:
-    """Serve until cancelled (Ctrl-C or SIGTERM)."""
+async def run_server(settings: Settings, *, telegram_polling_mode: bool = False) -> None:
+    """Serve until cancelled (Ctrl-C or SIGTERM); poll Telegram too if asked."""
     runtime = await open_runtime(settings)
-    runner = web.AppRunner(create_app(runtime))
+    app = create_app(runtime)
+    if telegram_polling_mode:
+        app.cleanup_ctx.append(telegram_polling)
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

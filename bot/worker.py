@@ -7,8 +7,10 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.invitations import dispatch_due
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
+from bot.slack.summaries import post_weekly_summary
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +19,11 @@ async def run_jobs(runtime: Runtime) -> dict[str, int]:
     """Run every job once; return how many items each handled."""
     return {
         "expired": await runtime.conversations.expire_due(),
+        "invitations": await dispatch_due(runtime),
         "resent": await runtime.outbox.deliver_stale(),
         "alerts": await runtime.alerts.post_ready(),
+        "reminders": await runtime.alerts.remind_unclaimed(),
+        "summaries": await post_weekly_summary(runtime),
     }
 
 

@@ -2,13 +2,15 @@
 
 A channel turns its platform's webhooks into ``InboundMessage`` and sends ``OutboundMessage``.
 Platform SDK exceptions never leave a channel: each is mapped to one of the errors below and
-raised ``from`` the original, so nothing above this package knows Twilio or Telegram codes.
+raised ``from`` the original, so nothing above this package depends on Twilio or Telegram
+codes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -45,22 +47,58 @@ class OutboundMessage:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What the platform returned for an accepted message."""
+    """The platform's receipt for an accepted message."""
 
     provider_message_id: str | None
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What the conversation service must know to talk through a channel.
+    """The properties of a channel that the conversation service works with.
 
     ``window`` is how long after the respondent's last message free-form messages are allowed
-    (WhatsApp: 24 hours); outside it only an approved template may be sent.
+    (WhatsApp: 24 hours); outside it only the approved ``window_template`` may be sent.
+    ``score_template`` is a template whose quick-reply buttons carry the score payloads, for
+    platforms where buttons exist only in templates. ``user_starts`` means the platform lets a
+    bot write only to people who wrote to it first (Telegram), so an address must come from
+    an earlier message. ``status_reports`` means the platform reports what happened to each
+    sent message later (Twilio's status callbacks).
     """
 
     buttons: bool
     max_buttons: int = 0
     window: timedelta | None = None
+    window_template: str | None = None
+    score_template: str | None = None
+    user_starts: bool = False
+    status_reports: bool = False
+
+
+class DeliveryState(StrEnum):
+    """The delivery state of a sent message, which every platform's status words map to."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A platform's report on a message we sent, such as a Twilio status callback.
+
+    ``status`` is the platform's own word (``undelivered``), ``state`` its meaning here.
+    ``error`` is set for failures: the channel error kind the platform's code maps to.
+    """
+
+    channel: str
+    provider_message_id: str
+    status: str
+    state: DeliveryState
+    received_at: datetime
+    error_code: str | None = None
+    error: ChannelError | None = None
 
 
 class ChannelError(Exception):
@@ -85,6 +123,10 @@ class OutsideWindow(ChannelError):
 
 class Transient(ChannelError):
     """A network error or platform outage; the same send may succeed later."""
+
+
+class InvalidWebhook(ValueError):
+    """A webhook body that is not in the platform's format or lacks a required field."""
 
 
 class Channel(Protocol):

@@ -226,6 +226,9 @@ def _after_reason(state: ConversationState, actions: tuple[Action, ...]) -> Tran
 
 
 def _on_effort(state: ConversationState, reply: Reply) -> Transition:
+    if reply.payload == SKIP_PAYLOAD or is_skip(reply.text, locale=state.locale):
+        # The effort score is optional: skipping it still completes the survey.
+        return _finish(state, Outcome.COMPLETED, _thanks_key(state))
     effort = parse_payload_number(
         reply.payload, EFFORT_PAYLOAD_PREFIX, low=EFFORT_LOW, high=EFFORT_HIGH
     )

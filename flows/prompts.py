@@ -84,6 +84,7 @@ def current_prompt(state: ConversationState) -> Send | None:
             skip = (Button(catalog.text("button.skip"), SKIP_PAYLOAD),)
             return render(reason_key(state.category), state, skip)
         case Step.EFFORT:
-            return render("effort.prompt", state, effort_buttons())
+            skip = (Button(catalog.text("button.skip"), SKIP_PAYLOAD),)
+            return render("effort.prompt", state, (*effort_buttons(), *skip))
         case Step.DONE:
             return None

@@ -25,8 +25,14 @@ def redacted_redis_url(url: str) -> str:
 
 def connect(url: str) -> redis.Redis:
     """Create a client for ``url``; it connects on first use."""
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=5,
-                                socket_connect_timeout=5, health_check_interval=30)
+    try:
+        return redis.Redis.from_url(url, decode_responses=True, socket_timeout=5,
+                                    socket_connect_timeout=5, health_check_interval=30)
+    except ValueError as error:
+        raise RedisUnavailable(
+            f"REDIS_URL {redacted_redis_url(url)!r} is not a Redis URL ({error}); "
+            "write it as redis://host:6379/0"
+        ) from error
 
 
 async def check_redis(client: redis.Redis, url: str) -> None:

@@ -14,10 +14,14 @@ from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, new_id, utcnow
 
+# The segment copied onto each response, which reports group and filter on.
+_SEGMENT_COLUMNS = ("region", "country", "language", "customer_type", "buyer_type",
+                    "security_maturity", "channel", "survey_id", "touchpoint")
+
 
 def _now_column(*, index: bool = False) -> Any:
-    """A required timestamp that defaults to the time the row is built."""
-    column = Column(UTCDateTime(), nullable=False, index=index)
+    """Build a required timestamp column that defaults to the time the row is built."""
+    column: Column[Any] = Column(UTCDateTime(), nullable=False, index=index)
     return Field(default_factory=utcnow, sa_column=column)
 
 
@@ -50,6 +54,8 @@ class Respondent(SQLModel, table=True):
     attributes: dict[str, Any] = _json_column(dict)
     opted_out_at: datetime | None = _optional_time()
     unreachable_at: datetime | None = _optional_time()
+    # The respondent's latest message; only inbound messages open WhatsApp's 24-hour window.
+    last_inbound_at: datetime | None = _optional_time()
     created_at: datetime = _now_column()
 
 
@@ -77,6 +83,10 @@ class Invitation(SQLModel, table=True):
     """A request to survey one respondent, created by an event trigger, a campaign or by hand."""
 
     __tablename__ = "invitation"
+    # Lets PostgreSQL count a period's invitations for response rates with index-only scans.
+    __table_args__ = (Index("ix_invitation_due_at_rates", "due_at",
+                            postgresql_include=["status", "respondent_id", "survey_id",
+                                                "touchpoint"]),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     survey_id: str = Field(max_length=64, index=True)
@@ -121,6 +131,11 @@ class Response(SQLModel, table=True):
     __table_args__ = (
         Index("ix_response_survey_created", "survey_id", "created_at"),
         Index("ix_response_region_created", "region", "created_at"),
+        # /nps and the weekly summary filter every query on a period first. On PostgreSQL
+        # the index also carries every column they group or filter on, so the partial weeks
+        # at a period's ends can be counted with index-only scans.
+        Index("ix_response_created_at", "created_at",
+              postgresql_include=["scale", "category", *_SEGMENT_COLUMNS]),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -183,12 +198,40 @@ class Outbox(SQLModel, table=True):
     buttons: list[dict[str, str]] = _json_column(list)
     template_sid: str | None = Field(default=None, max_length=64)
     template_variables: dict[str, str] = _json_column(dict)
+    # The invitation whose conversation queued this message; its first send opens it.
+    invitation_id: str | None = Field(default=None, foreign_key="invitation.id", max_length=32)
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None)
-    provider_message_id: str | None = Field(default=None, max_length=128)
+    # Not before this time: set from a platform's retry-after when it rate-limits us.
+    next_attempt_at: datetime | None = _optional_time()
+    # Status callbacks find the row by the id the platform gave the message.
+    provider_message_id: str | None = Field(default=None, max_length=128, index=True)
     created_at: datetime = _now_column()
     sent_at: datetime | None = _optional_time()
+
+
+class DeliveryEvent(SQLModel, table=True):
+    """One status report on a sent message; the unique key drops repeats of the same report.
+
+    Twilio reports sent, delivered, read and failed under one message id, so a report is a
+    repeat only when both the id and the status match.
+    """
+
+    __tablename__ = "delivery_event"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_message_id", "status",
+                         name="uq_delivery_event_message_status"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    channel: str = Field(max_length=32)
+    provider_message_id: str = Field(max_length=128)
+    # The platform's own word (``undelivered``) and its meaning here (``failed``).
+    status: str = Field(max_length=32)
+    state: str = Field(max_length=16)
+    error_code: str | None = Field(default=None, max_length=16)
+    received_at: datetime = _now_column()
 
 
 class Alert(SQLModel, table=True):
@@ -209,10 +252,63 @@ class Alert(SQLModel, table=True):
     reminded_at: datetime | None = _optional_time()
     replies: list[dict[str, Any]] = _json_column(list)
     created_at: datetime = _now_column()
+    # Set just before chat.postMessage is sent and kept until the post is recorded. A later
+    # attempt that finds it set must look the message up in Slack before posting again.
+    post_started_at: datetime | None = _optional_time()
+    # Until this time one poster owns the alert; another may take over only after it.
+    post_lease_until: datetime | None = _optional_time()
+    post_attempts: int = Field(default=0)
+    post_error: str | None = Field(default=None)
+    # The latest reply sent to the customer; their next message is threaded under the alert.
+    last_reply_at: datetime | None = _optional_time()
+
+
+class AlertThreadPost(SQLModel, table=True):
+    """A message for an alert's Slack thread (reminder, reply, customer's answer), kept until
+    it is posted so that a crash or a Slack outage does not lose it."""
+
+    __tablename__ = "alert_thread_post"
+    __table_args__ = (Index("ix_alert_thread_post_status_created", "status", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    kind: str = Field(max_length=32)
+    text: str
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    next_attempt_at: datetime | None = _optional_time()
+    created_at: datetime = _now_column()
+    posted_at: datetime | None = _optional_time()
+
+
+class SlackSummary(SQLModel, table=True):
+    """One periodic Slack summary; the unique period makes a second post for it impossible."""
+
+    __tablename__ = "slack_summary"
+    __table_args__ = (UniqueConstraint("kind", "period_start", name="uq_slack_summary_period"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    kind: str = Field(default="weekly", max_length=16)
+    period_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    period_end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    channel: str = Field(max_length=64)
+    status: str = Field(default="posting", max_length=16)
+    slack_channel: str | None = Field(default=None, max_length=64)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    # Messages posted so far (the first, then its thread replies), and whether the chart is.
+    parts_posted: int = Field(default=0)
+    chart_posted: bool = Field(default=False)
+    post_started_at: datetime | None = _optional_time()
+    lease_until: datetime | None = _optional_time()
+    last_error: str | None = Field(default=None)
+    created_at: datetime = _now_column()
+    posted_at: datetime | None = _optional_time()
 
 
 class AuditLog(SQLModel, table=True):
-    """Who did what to which record: consent, export, erase, reply, config change."""
+    """A record of one action on one record: consent, export, erase, reply, config change."""
 
     __tablename__ = "audit_log"
 
@@ -223,3 +319,52 @@ class AuditLog(SQLModel, table=True):
     record_id: str = Field(max_length=64)
     detail: dict[str, Any] = _json_column(dict)
     created_at: datetime = _now_column(index=True)
+
+
+def _day() -> Any:
+    """Build the key column of a daily rollup: a UTC midnight."""
+    return Field(sa_column=Column(UTCDateTime(), primary_key=True))
+
+
+class ResponseDaily(SQLModel, table=True):
+    """Responses per UTC day of ``created_at``, scale and segment, counted per category;
+    kept by a trigger on PostgreSQL (see ``storage.rollups``). Missing segment values are
+    ``''``."""
+
+    __tablename__ = "response_daily"
+
+    day: datetime = _day()
+    survey_id: str = Field(primary_key=True, max_length=64)
+    scale: str = Field(primary_key=True, max_length=8)
+    region: str = Field(primary_key=True, max_length=32)
+    country: str = Field(primary_key=True, max_length=2)
+    language: str = Field(primary_key=True, max_length=16)
+    customer_type: str = Field(primary_key=True, max_length=32)
+    buyer_type: str = Field(primary_key=True, max_length=32)
+    security_maturity: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=32)
+    touchpoint: str = Field(primary_key=True, max_length=64)
+    n: int = Field(default=0)
+    promoters: int = Field(default=0)
+    passives: int = Field(default=0)
+    detractors: int = Field(default=0)
+
+
+class InvitationDaily(SQLModel, table=True):
+    """Invitations per UTC day of ``due_at``, status and the respondent's current segment;
+    kept by triggers on PostgreSQL (see ``storage.rollups``). Missing values are ``''``."""
+
+    __tablename__ = "invitation_daily"
+
+    day: datetime = _day()
+    survey_id: str = Field(primary_key=True, max_length=64)
+    touchpoint: str = Field(primary_key=True, max_length=64)
+    status: str = Field(primary_key=True, max_length=16)
+    region: str = Field(primary_key=True, max_length=32)
+    country: str = Field(primary_key=True, max_length=2)
+    locale: str = Field(primary_key=True, max_length=16)
+    customer_type: str = Field(primary_key=True, max_length=32)
+    buyer_type: str = Field(primary_key=True, max_length=32)
+    security_maturity: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=32)
+    n: int = Field(default=0)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 # Slack's formatting guide: only &, < and > need escaping, and nothing else may be escaped.
 # Escaping "<" is what stops "<!channel>" from pinging everyone and "<url|label>" from hiding
 # a link behind other words.
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 
 def escape(text: str) -> str:
@@ -22,4 +25,5 @@ def truncate(text: str, limit: int, note: str) -> str:
     if len(text) <= limit:
         return text
     keep = max(limit - len(note), 0)
-    return text[:keep] + note
+    # Never cut an entity such as &amp; in half: Slack would show the broken rest literally.
+    return _PARTIAL_ENTITY.sub("", text[:keep]) + note

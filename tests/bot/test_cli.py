@@ -35,7 +35,9 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     if settings.redis_url:
         monkeypatch.setenv("REDIS_URL", settings.redis_url)
     monkeypatch.setenv("NPS_REDIS_PREFIX", settings.redis_prefix)
-    monkeypatch.setenv("NPS_SURVEYS_FILE", str(settings.surveys_file))
+    # No surveys.toml in the working folder, so the built-in demo survey runs.
+    monkeypatch.delenv("NPS_SURVEYS_FILE", raising=False)
+    monkeypatch.chdir(settings.surveys_file.parent)
     monkeypatch.delenv("NPS_SLACK_BOT_TOKEN", raising=False)
     return CliRunner()
 
@@ -125,8 +127,90 @@ def test_report_csv_has_overall_row(cli: CliRunner) -> None:
     ]
 
 
+def test_shell_rejects_bad_country(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["shell", "--country", "Brazil"])
+
+    assert result.exit_code == 2
+    assert "--country 'Brazil' is not a two-letter ISO 3166 code" in result.stderr
+
+
+def test_shell_rejects_unknown_locale(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["shell", "--locale", "xx"])
+
+    assert result.exit_code == 2
+    assert "--locale 'xx' is not a supported language" in result.stderr
+
+
+def test_shell_script_leftover_replies_noted(cli: CliRunner, tmp_path: Path) -> None:
+    script = _script(tmp_path, "no", "9", "hello")
+    result = cli.invoke(app, ["shell", "--script", str(script)])
+
+    assert result.exit_code == 0, result.output
+    assert "(the conversation ended; 2 more replies not sent)" in result.stderr
+
+
+def test_opted_out_respondent_not_surveyed(cli: CliRunner, tmp_path: Path) -> None:
+    first = cli.invoke(app, ["shell", "--script", str(_script(tmp_path, "STOP"))])
+    respondent_id = first.stderr.strip().removeprefix("(respondent id: ").removesuffix(")")
+    again = cli.invoke(app, ["shell", "--respondent", respondent_id])
+
+    assert first.stdout.splitlines()[-1].startswith("bot> You're unsubscribed")
+    assert again.exit_code == 2
+    assert f"respondent {respondent_id} opted out on" in again.stderr
+
+
+def test_fatigue_cap_stops_third_survey(cli: CliRunner, tmp_path: Path) -> None:
+    script = str(_script(tmp_path, "yes", "9", "skip"))
+    first = cli.invoke(app, ["shell", "--script", script])
+    respondent_id = first.stderr.strip().removeprefix("(respondent id: ").removesuffix(")")
+    second = cli.invoke(app, ["shell", "--respondent", respondent_id, "--script", script])
+    third = cli.invoke(app, ["shell", "--respondent", respondent_id, "--script", script])
+
+    assert second.exit_code == 0, second.output
+    assert third.exit_code == 2
+    assert "already surveyed 2 times in the last 91 days; the cap is 2" in third.stderr
+
+
+def test_bad_environment_setting_is_one_line(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORT", "abc")
+    result = cli.invoke(app, ["report"])
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: invalid setting in the environment: PORT: ")
+
+
+def test_missing_surveys_file_is_reported(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NPS_SURVEYS_FILE", str(tmp_path / "survey.toml"))
+    result = cli.invoke(app, ["report"])
+
+    assert result.exit_code == 2
+    assert "is not a file; fix the path or unset it" in result.stderr
+
+
 def test_report_rejects_bad_date(cli: CliRunner) -> None:
     result = cli.invoke(app, ["report", "--since", "last week"])
 
     assert result.exit_code == 2
     assert "--since 'last week' is not a date; write it as YYYY-MM-DD" in result.stderr
+
+
+def test_migrate_unreachable_database(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:secret@127.0.0.1:1/none")
+    result = cli.invoke(app, ["migrate"])
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: cannot migrate the database at postgresql://nobody:***@127.0.0.1:1/none"
+    )
+
+
+def test_invalid_redis_url(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "localhost:6379")
+    result = cli.invoke(app, ["report"])
+
+    assert result.exit_code == 2
+    assert "REDIS_URL 'localhost:6379' is not a Redis URL" in result.stderr

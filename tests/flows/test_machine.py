@@ -527,7 +527,8 @@ def test_effort_asked_when_enabled() -> None:
     state, actions = answer(state, "The dashboard is clear")
 
     assert send_keys(actions) == ["effort.prompt"]
-    assert [b.payload for b in actions[-1].buttons] == [f"ces:{v}" for v in range(1, 8)]
+    payloads = [b.payload for b in actions[-1].buttons]
+    assert payloads == [*(f"ces:{v}" for v in range(1, 8)), "skip"]
     assert state.step is Step.EFFORT
 
 
@@ -897,3 +898,12 @@ def test_version_bumps_each_step() -> None:
 
     assert state.version == 0
     assert after.version == 1
+
+
+@pytest.mark.parametrize("text", ["skip", "omitir", "スキップ"])
+def test_effort_can_be_skipped(text: str) -> None:
+    state, actions = answer(reach(Step.EFFORT), text)
+
+    assert state.outcome is Outcome.COMPLETED
+    assert count(actions, (RecordEffort,)) == 0
+    assert send_keys(actions) == ["thanks.promoter"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
@@ -50,3 +51,15 @@ def test_migration_matches_models(tmp_path: Path) -> None:
         engine.dispose()
 
     assert differences == []
+
+
+async def test_runtime_requires_migrated_schema(tmp_path: Path) -> None:
+    from bot.runtime import open_runtime
+    from bot.settings import Settings
+    from storage.database import DatabaseUnavailable
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    settings = Settings(database_url=url, redis_url=None, surveys_file=tmp_path / "none.toml")
+    expected = r"revision none, this version needs \w+; run `nps-bot migrate` first"
+    with pytest.raises(DatabaseUnavailable, match=expected):
+        await open_runtime(settings)
