@@ -145,17 +145,17 @@ def _load_postgres(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as connection:
         # Counting row by row in the triggers would triple the load time; the rollups are
         # rebuilt in one pass afterwards instead, as the migration does.
-        connection.execute("ALTER TABLE response DISABLE TRIGGER response_weekly_count")
-        connection.execute("ALTER TABLE invitation DISABLE TRIGGER invitation_weekly_count")
+        connection.execute("ALTER TABLE response DISABLE TRIGGER response_rollup_count")
+        connection.execute("ALTER TABLE invitation DISABLE TRIGGER invitation_rollup_count")
         for statement in GENERATE.split(";\n"):
             if statement.strip():
                 connection.execute(statement)
-        connection.execute("ALTER TABLE response ENABLE TRIGGER response_weekly_count")
-        connection.execute("ALTER TABLE invitation ENABLE TRIGGER invitation_weekly_count")
+        connection.execute("ALTER TABLE response ENABLE TRIGGER response_rollup_count")
+        connection.execute("ALTER TABLE invitation ENABLE TRIGGER invitation_rollup_count")
         for statement in rollups.REBUILD:
             connection.execute(statement)
-        for table in ("respondent", "conversation", "response", "invitation", "response_weekly",
-                      "invitation_weekly"):
+        for table in ("respondent", "conversation", "response", "invitation",
+                      *rollups.RESPONSE_TABLES.values(), *rollups.INVITATION_TABLES.values()):
             connection.execute(f"VACUUM ANALYZE {table}")
     print(f"generated {RESPONSES:,} responses and {INVITATIONS:,} invitations in PostgreSQL "
           f"in {time.perf_counter() - started:.0f} s", flush=True)

@@ -12,10 +12,11 @@ import logging
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.masking import mask_address
 from bot.slack.alerts import Marker, MessagePoster, PostedMessage, PostFailed
@@ -65,34 +66,37 @@ class AlertDispatcher:
         """Post every unposted alert whose comment is in or no longer expected, then the
         pending thread messages; return how many alerts were posted."""
         now = now or utcnow()
+        posted = await self._post_found(_ready_alerts(now).limit(limit), now)
+        await self.threads.deliver(now=now)
+        return posted
+
+    async def post_for(self, conversation_id: str, *, now: datetime | None = None) -> int:
+        """Post the alert of one conversation if it is ready; return 1 if it was posted.
+
+        Called right after the step that made it ready. A new alert has no thread messages
+        yet, and alerts whose post failed earlier wait for the worker, so this reads one row.
+        """
+        now = now or utcnow()
+        # Claiming checks that it is unposted and unleased, which is all a scan would add.
+        return await self._post_one(col(Response.conversation_id) == conversation_id, now)
+
+    async def _post_found(self, query: SelectOfScalar[str], now: datetime) -> int:
         async with self._sessions() as session:
-            found = await session.exec(
-                select(Alert.id)
-                .join(Response, col(Response.id) == col(Alert.response_id))
-                .join(Conversation, col(Conversation.id) == col(Response.conversation_id))
-                .where(col(Alert.posted_at).is_(None))
-                .where(or_(col(Alert.post_lease_until).is_(None),
-                           col(Alert.post_lease_until) < now))
-                .where(or_(col(Conversation.step) != Step.REASON.value,
-                           col(Alert.created_at) < now - COMMENT_WAIT))
-                .order_by(col(Alert.created_at))
-                .limit(limit)
-            )
-            ready = list(found)
+            ready = list(await session.exec(query))
         posted = 0
         for alert_id in ready:
-            posted += await self._post_one(alert_id, now)
-        await self.threads.deliver(now=now)
+            posted += await self._post_one(col(Alert.id) == alert_id, now)
         return posted
 
     async def remind_unclaimed(self, *, now: datetime | None = None) -> int:
         return await self.threads.remind_unclaimed(now=now or utcnow())
 
-    async def _post_one(self, alert_id: str, now: datetime) -> int:
-        claimed = await self._claim(alert_id, now)
+    async def _post_one(self, which: ColumnElement[bool], now: datetime) -> int:
+        """Claim and post the alert that ``which`` selects; return 1 if it is in Slack now."""
+        claimed = await self._claim(which, now)
         if claimed is None:
             return 0
-        view, channel, uncertain, created_at = claimed
+        alert_id, view, channel, uncertain, created_at = claimed
         if uncertain:
             found = await self._find(channel, alert_id, created_at)
             if found is not None:
@@ -112,18 +116,23 @@ class AlertDispatcher:
         return 1
 
     async def _claim(
-        self, alert_id: str, now: datetime
-    ) -> tuple[AlertView, str, bool, datetime] | None:
+        self, which: ColumnElement[bool], now: datetime
+    ) -> tuple[str, AlertView, str, bool, datetime] | None:
         """Take the alert for posting; None when it is posted or another process holds it."""
         async with self._sessions() as session, session.begin():
-            alert = await session.get(Alert, alert_id)
-            if alert is None or alert.posted_at is not None:
-                return None
-            loaded = await load_view(session, alert, self._surveys.slack.zone)
+            # The alert, its response and the respondent in one round trip.
+            found = await session.exec(
+                select(Alert, Response, Respondent)
+                .join(Response, col(Response.id) == col(Alert.response_id))
+                .join(Respondent, col(Respondent.id) == col(Response.respondent_id))
+                .where(which, col(Alert.posted_at).is_(None))
+            )
+            loaded = found.first()
             if loaded is None:
-                logger.error("alert %s refers to a missing response or respondent", alert_id)
                 return None
-            view, response = loaded
+            alert, response, respondent = loaded
+            alert_id = alert.id
+            view = build_view(alert, response, respondent, self._surveys.slack.zone)
             channel = self._surveys.slack.channel_for(response.region, segment_of(response))
             uncertain = alert.post_started_at is not None
             taken = await session.exec(
@@ -137,7 +146,7 @@ class AlertDispatcher:
             )
             if taken.rowcount != 1:
                 return None
-        return view, channel, uncertain, alert.created_at
+        return alert_id, view, channel, uncertain, alert.created_at
 
     async def _find(self, channel: str, alert_id: str, since: datetime) -> PostedMessage | None:
         """Look for an earlier attempt's post; None when not found or when Slack cannot say."""
@@ -153,14 +162,13 @@ class AlertDispatcher:
 
     async def _record_posted(self, alert_id: str, posted: PostedMessage, now: datetime) -> None:
         async with self._sessions() as session, session.begin():
-            alert = await session.get(Alert, alert_id)
-            if alert is None:
-                return
-            alert.slack_channel = posted.channel
-            alert.slack_ts = posted.ts
-            alert.posted_at = now
-            alert.post_lease_until = None
-            alert.post_error = None
+            await session.exec(
+                update(Alert)
+                .where(col(Alert.id) == alert_id)
+                .values(slack_channel=posted.channel, slack_ts=posted.ts, posted_at=now,
+                        post_lease_until=None, post_error=None)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _record_failure(self, alert_id: str, error: PostFailed, now: datetime) -> None:
         async with self._sessions() as session, session.begin():
@@ -191,6 +199,20 @@ class AlertDispatcher:
         return True
 
 
+def _ready_alerts(now: datetime) -> SelectOfScalar[str]:
+    """Unposted alerts, not leased to another poster, whose comment is in or overdue."""
+    return (
+        select(Alert.id)
+        .join(Response, col(Response.id) == col(Alert.response_id))
+        .join(Conversation, col(Conversation.id) == col(Response.conversation_id))
+        .where(col(Alert.posted_at).is_(None))
+        .where(or_(col(Alert.post_lease_until).is_(None), col(Alert.post_lease_until) < now))
+        .where(or_(col(Conversation.step) != Step.REASON.value,
+                   col(Alert.created_at) < now - COMMENT_WAIT))
+        .order_by(col(Alert.created_at))
+    )
+
+
 def segment_of(response: Response) -> dict[str, Any]:
     return {name: getattr(response, name) for name in
             ("region", "country", "language", "customer_type", "buyer_type",
@@ -205,9 +227,15 @@ async def load_view(
     respondent = await session.get(Respondent, response.respondent_id) if response else None
     if response is None or respondent is None:
         return None
+    return build_view(alert, response, respondent, zone), response
+
+
+def build_view(alert: Alert, response: Response, respondent: Respondent,
+               zone: tzinfo) -> AlertView:
+    """What the alert shows, from rows already loaded; the address is masked."""
     segment = {name: str(getattr(response, name)) for name in SEGMENT_FIELDS
                if getattr(response, name)}
-    view = AlertView(
+    return AlertView(
         alert_id=alert.id,
         score=response.score,
         scale_high=Scale(response.scale).high,
@@ -227,4 +255,3 @@ async def load_view(
         resolved_at=alert.resolved_at,
         replies=len(alert.replies),
     )
-    return view, response

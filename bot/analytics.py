@@ -12,17 +12,28 @@ and a 1-5 NPS is computed from its own categories (5 promoter, 3-4 passive, 1-2 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_
+from sqlalchemy import Select, and_, case, func, or_, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Invitation, InvitationWeekly, Respondent, Response, ResponseWeekly
+from storage.models import (
+    Invitation,
+    InvitationDaily,
+    InvitationMonthly,
+    InvitationRollup,
+    Respondent,
+    Response,
+    ResponseDaily,
+    ResponseMonthly,
+    ResponseRollup,
+)
 
 SEGMENT_FIELDS: tuple[str, ...] = (
     "region", "country", "language", "customer_type", "buyer_type", "security_maturity",
@@ -239,40 +250,39 @@ async def figures_by_window(
     by: str | None = None,
     filters: Mapping[str, str] | None = None,
 ) -> list[dict[FigureKey, NpsFigures]]:
-    """Count answers per window (and per ``by`` value and scale) in one grouped query.
+    """Count answers per window (and per ``by`` value and scale) with one grouped query per
+    source: base rows, and on PostgreSQL the daily and monthly rollups.
 
     Returns one mapping per window, in the order given. Windows may be periods to compare
     or the buckets of a trend; they must not overlap.
     """
-    found: list[dict[FigureKey, NpsFigures]] = [{} for _ in windows]
-    base, weekly = _parts(session, windows)
+    check_fields([*(filters or {}), *([by] if by else [])])
+    await _turn_off_jit(session)
+    base, days, months = _plans(session, windows)
     queries = []
-    if base:
-        queries.append(figures_query(windows=[part for _, part in base], by=by, filters=filters,
-                                     labels=[index for index, _ in base]))
-    if weekly:
-        queries.append(_weekly_figures_query([part for _, part in weekly],
-                                             [index for index, _ in weekly], by, filters))
-    for query in queries:
+    if base.windows:
+        queries.append((base, figures_query(windows=base.windows, by=by, filters=filters)))
+    for table, plan in ((ResponseDaily, days), (ResponseMonthly, months)):
+        if plan.windows:
+            queries.append((plan, _rollup_figures_query(table, plan.windows, by, filters)))
+    found: list[dict[FigureKey, NpsFigures]] = [{} for _ in windows]
+    for plan, query in queries:
         for row in await session.exec(query):
-            figures = _figures(row[-4:])
-            if figures.n == 0:
-                continue
             key = (_none_if_empty(row[2]) if by else None, row[1])
-            found[row[0]][key] = found[row[0]].get(key, EMPTY) + figures
-    return found
+            for index, sign in plan.owners[row[0]]:
+                found[index][key] = found[index].get(key, EMPTY) + _figures(row[-4:], sign)
+    # Subtracted hours, and rollup rows whose responses were all deleted or moved, leave
+    # keys with nothing counted.
+    return [{key: value for key, value in bucket.items() if value.n} for bucket in found]
 
 
 def figures_query(*, windows: Sequence[Window], by: str | None = None,
-                  filters: Mapping[str, str] | None = None,
-                  labels: Sequence[int] | None = None) -> Select[Any]:
+                  filters: Mapping[str, str] | None = None) -> Select[Any]:
     """Build the grouped count of responses behind ``figures_by_window``: one row per window
-    label (the window's index unless ``labels`` is given), scale and ``by`` value, with n,
-    promoters, passives and detractors last."""
+    index, scale and ``by`` value, with n, promoters, passives and detractors last."""
     check_fields([*(filters or {}), *([by] if by else [])])
     created = col(Response.created_at)
-    label = case(*((_in_window(created, window), index)
-                   for window, index in zip(windows, labels or range(len(windows)), strict=True)))
+    label = case(*((_in_window(created, window), index) for index, window in enumerate(windows)))
     group: list[Any] = [label.label("window"), col(Response.scale)]
     if by:
         group.append(getattr(Response, by))
@@ -301,38 +311,43 @@ async def rates_by_window(
 ) -> list[dict[str | None, Rate]]:
     """Count invitations sent (by ``due_at``) and answered per window and ``by`` value.
 
-    NOTE: invitations do not copy the segment, so base rows use the respondent's current
-    one and the PostgreSQL rollup the one when the invitation was counted. The two differ
-    only for a customer who moved segment.
+    Invitations do not copy the segment: both the base rows and the PostgreSQL rollup use
+    the respondent's current one (see ``storage.rollups`` for how the rollup follows it).
     """
-    found: list[dict[str | None, Rate]] = [{} for _ in windows]
-    base, weekly = _parts(session, windows)
+    _check_rate_fields([*(filters or {}), *([by] if by else [])])
+    await _turn_off_jit(session)
+    base, days, months = _plans(session, windows)
     queries = []
-    if base:
-        queries.append(rates_query(windows=[part for _, part in base], by=by, filters=filters,
-                                   labels=[index for index, _ in base]))
-    if weekly:
-        queries.append(_weekly_rates_query([part for _, part in weekly],
-                                           [index for index, _ in weekly], by, filters))
-    for query in queries:
+    if base.windows:
+        queries.append((base, rates_query(windows=base.windows, by=by, filters=filters)))
+    for table, plan in ((InvitationDaily, days), (InvitationMonthly, months)):
+        if plan.windows:
+            queries.append((plan, _rollup_rates_query(table, plan.windows, by, filters)))
+    found: list[dict[str | None, Rate]] = [{} for _ in windows]
+    for plan, query in queries:
         for row in await session.exec(query):
             key = _none_if_empty(row[1]) if by else None
-            old = found[row[0]].get(key, Rate(0, 0))
-            found[row[0]][key] = Rate(old.sent + int(row[-2]), old.answered + int(row[-1]))
-    return found
+            # A rollup SUM over a group without an answered invitation is NULL.
+            sent, answered = int(row[-2]), int(row[-1] or 0)
+            for index, sign in plan.owners[row[0]]:
+                old = found[index].get(key, Rate(0, 0))
+                found[index][key] = Rate(old.sent + sign * sent, old.answered + sign * answered)
+    return [{key: value for key, value in bucket.items() if value.sent} for bucket in found]
+
+
+def _check_rate_fields(names: Sequence[str]) -> None:
+    for name in names:
+        if name not in _RATE_COLUMNS:
+            raise UnknownSegmentField(f"response rates cannot be split by {name!r}")
 
 
 def rates_query(*, windows: Sequence[Window], by: str | None = None,
-                filters: Mapping[str, str] | None = None,
-                labels: Sequence[int] | None = None) -> Select[Any]:
-    """Build the grouped count of invitations behind ``rates_by_window``: window label,
+                filters: Mapping[str, str] | None = None) -> Select[Any]:
+    """Build the grouped count of invitations behind ``rates_by_window``: window index,
     ``by`` value, sent, answered."""
-    for name in [*(filters or {}), *([by] if by else [])]:
-        if name not in _RATE_COLUMNS:
-            raise UnknownSegmentField(f"response rates cannot be split by {name!r}")
+    _check_rate_fields([*(filters or {}), *([by] if by else [])])
     due = col(Invitation.due_at)
-    label = case(*((_in_window(due, window), index)
-                   for window, index in zip(windows, labels or range(len(windows)), strict=True)))
+    label = case(*((_in_window(due, window), index) for index, window in enumerate(windows)))
     group: list[Any] = [label.label("window")]
     if by:
         group.append(_RATE_COLUMNS[by])
@@ -346,25 +361,57 @@ def rates_query(*, windows: Sequence[Window], by: str | None = None,
     )
 
 
-def _figures(row: Any) -> NpsFigures:
-    n, promoters, passives, detractors = (int(value or 0) for value in row)
+def _figures(row: Any, sign: int = 1) -> NpsFigures:
+    n, promoters, passives, detractors = (sign * int(value or 0) for value in row)
     return NpsFigures(n=n, promoters=promoters, passives=passives, detractors=detractors)
 
 
-# -- weekly rollups (PostgreSQL) -----------------------------------------------------------
+# -- rollups (PostgreSQL) ------------------------------------------------------------------
 
-WEEK = timedelta(weeks=1)
-# Columns of invitation_weekly by the names reports use.
-_WEEKLY_RATE_COLUMNS = {"language": "locale"}
+DAY = timedelta(days=1)
+# Columns of the invitation rollups by the names reports use.
+_ROLLUP_RATE_COLUMNS = {"language": "locale"}
 
 
-def split_weeks(window: Window) -> tuple[Window | None, list[Window]]:
-    """Split ``window`` into whole UTC weeks (Monday 00:00) and the partial weeks at its
-    edges: the whole weeks are read from the rollups, the edges from the base tables."""
-    first = _monday(window.start)
+@dataclass(frozen=True)
+class WindowParts:
+    """A window as parts whose counts add up to the window's: whole UTC months from the
+    monthly rollups, the other whole UTC days from the daily rollups, and base rows of at
+    most half a day at each end, ``added`` to them or ``subtracted`` from them."""
+
+    months: Window | None
+    days: tuple[Window, ...]
+    added: tuple[Window, ...]
+    subtracted: tuple[Window, ...]
+
+
+def split_window(window: Window) -> WindowParts:
+    """Cut ``window`` into the parts each source counts.
+
+    Both ends move to the nearest UTC midnight, so a bucket edge at a local midnight reads
+    the hours of its zone's UTC offset from base rows, not the rest of the day.
+    """
+    start, end = _nearest_midnight(window.start), _nearest_midnight(window.end)
+    if start >= end:
+        return WindowParts(None, (), (window,), ())
+    added = (Window(window.start, start), Window(end, window.end))
+    subtracted = (Window(start, window.start), Window(window.end, end))
+    months, days = _split(Window(start, end), _month_start, _next_month)
+    return WindowParts(months, tuple(days), tuple(part for part in added if part.start < part.end),
+                       tuple(part for part in subtracted if part.start < part.end))
+
+
+def _split(window: Window, floor: Callable[[datetime], datetime],
+           following: Callable[[datetime], datetime]) -> tuple[Window | None, list[Window]]:
+    """Split ``window`` into the whole periods inside it and the parts at its edges.
+
+    ``floor`` returns the start of the period that contains a moment, and ``following`` the
+    start of the next period. A window without a whole period is returned as its only edge.
+    """
+    first = floor(window.start)
     if first < window.start:
-        first += WEEK
-    last = _monday(window.end)
+        first = following(first)
+    last = floor(window.end)
     if first >= last:
         return None, [window]
     edges = [Window(window.start, first)] if window.start < first else []
@@ -373,68 +420,110 @@ def split_weeks(window: Window) -> tuple[Window | None, list[Window]]:
     return Window(first, last), edges
 
 
-def _monday(moment: datetime) -> datetime:
+def _nearest_midnight(moment: datetime) -> datetime:
+    day = moment.astimezone(UTC).date()
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return midnight + DAY if moment - midnight > DAY / 2 else midnight
+
+
+def _month_start(moment: datetime) -> datetime:
     utc = moment.astimezone(UTC)
-    day = utc.date() - timedelta(days=utc.weekday())
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return datetime(utc.year, utc.month, 1, tzinfo=UTC)
 
 
-def _parts(session: AsyncSession, windows: Sequence[Window]
-           ) -> tuple[list[tuple[int, Window]], list[tuple[int, Window]]]:
-    """Pair each window's index with the parts read from base rows and from rollups; only
-    PostgreSQL keeps rollups (by trigger), so SQLite reads every part from base rows."""
+def _next_month(start: datetime) -> datetime:
+    return datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The windows one source is read over, none overlapping another, and for each the
+    (index of the requested window, +1 or -1) pairs its counts go to."""
+
+    windows: list[Window]
+    owners: list[list[tuple[int, int]]]
+
+
+def _plans(session: AsyncSession, windows: Sequence[Window]) -> tuple[_Plan, _Plan, _Plan]:
+    """Plan the reads of ``windows`` from base rows, daily rollups and monthly rollups; only
+    PostgreSQL keeps rollups (by trigger), so SQLite reads every window from base rows."""
     if session.get_bind().dialect.name != "postgresql":
-        return list(enumerate(windows)), []
-    base: list[tuple[int, Window]] = []
-    weekly: list[tuple[int, Window]] = []
+        everything = _plan([(index, 1, window) for index, window in enumerate(windows)])
+        return everything, _plan([]), _plan([])
+    base: list[tuple[int, int, Window]] = []
+    days: list[tuple[int, int, Window]] = []
+    months: list[tuple[int, int, Window]] = []
     for index, window in enumerate(windows):
-        whole, edges = split_weeks(window)
-        if whole is not None:
-            weekly.append((index, whole))
-        base += [(index, edge) for edge in edges]
-    return base, weekly
+        parts = split_window(window)
+        base += [(index, 1, part) for part in parts.added]
+        base += [(index, -1, part) for part in parts.subtracted]
+        days += [(index, 1, part) for part in parts.days]
+        if parts.months is not None:
+            months.append((index, 1, parts.months))
+    return _plan(base), _plan(days), _plan(months)
+
+
+def _plan(parts: list[tuple[int, int, Window]]) -> _Plan:
+    """Cut signed ``parts`` at every start and end into windows that do not overlap.
+
+    One grouped query gives each row one window label, but parts may overlap: where two
+    adjacent buckets meet at a local midnight, one subtracts the hours the other adds.
+    """
+    bounds = sorted({moment for _, _, part in parts for moment in (part.start, part.end)})
+    plan = _Plan([], [])
+    for start, end in pairwise(bounds):
+        owners = [(index, sign) for index, sign, part in parts
+                  if part.start <= start and end <= part.end]
+        if owners:
+            plan.windows.append(Window(start, end))
+            plan.owners.append(owners)
+    return plan
+
+
+async def _turn_off_jit(session: AsyncSession) -> None:
+    """Turn off PostgreSQL's JIT compilation until the transaction ends.
+
+    A report query over a few hundred thousand rows costs enough for PostgreSQL 15 to
+    compile it, and compiling took longer than running it: 158 ms of a 238 ms query in
+    ``bench/nps_query.py`` (``trend weekly`` with Europe/Berlin weeks).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.exec(text("SET LOCAL jit = off"))
 
 
 def _none_if_empty(value: Any) -> Any:
     return None if value == "" else value
 
 
-def _weekly_figures_query(windows: Sequence[Window], labels: Sequence[int], by: str | None,
+def _rollup_figures_query(table: type[ResponseRollup], windows: list[Window], by: str | None,
                           filters: Mapping[str, str] | None) -> Select[Any]:
-    week = col(ResponseWeekly.week_start)
-    count = col(ResponseWeekly.n)
-    category = col(ResponseWeekly.category)
-    label = case(*((_in_window(week, window), index)
-                   for window, index in zip(windows, labels, strict=True)))
-    group: list[Any] = [label.label("window"), col(ResponseWeekly.scale)]
+    start = col(table.period_start)
+    label = case(*((_in_window(start, window), index) for index, window in enumerate(windows)))
+    group: list[Any] = [label.label("window"), col(table.scale)]
     if by:
-        group.append(getattr(ResponseWeekly, by))
+        group.append(getattr(table, by))
     return (
-        select(*group, func.sum(count), func.sum(count).filter(category == "promoter"),
-               func.sum(count).filter(category == "passive"),
-               func.sum(count).filter(category == "detractor"))
-        .where(or_(*(_in_window(week, window) for window in windows)))
-        .where(*(getattr(ResponseWeekly, name) == value
-                 for name, value in (filters or {}).items()))
+        select(*group, func.sum(table.n), func.sum(table.promoters), func.sum(table.passives),
+               func.sum(table.detractors))
+        .where(or_(*(_in_window(start, window) for window in windows)))
+        .where(*(getattr(table, name) == value for name, value in (filters or {}).items()))
         .group_by(*group)
     )
 
 
-def _weekly_rates_query(windows: Sequence[Window], labels: Sequence[int], by: str | None,
+def _rollup_rates_query(table: type[InvitationRollup], windows: list[Window], by: str | None,
                         filters: Mapping[str, str] | None) -> Select[Any]:
-    week = col(InvitationWeekly.week_start)
-    count = col(InvitationWeekly.n)
-    label = case(*((_in_window(week, window), index)
-                   for window, index in zip(windows, labels, strict=True)))
+    start = col(table.period_start)
+    count = col(table.n)
+    label = case(*((_in_window(start, window), index) for index, window in enumerate(windows)))
     group: list[Any] = [label.label("window")]
     if by:
-        group.append(getattr(InvitationWeekly, _WEEKLY_RATE_COLUMNS.get(by, by)))
+        group.append(getattr(table, _ROLLUP_RATE_COLUMNS.get(by, by)))
     return (
-        select(*group, func.sum(count),
-               func.sum(count).filter(col(InvitationWeekly.status) == "answered"))
-        .where(or_(*(_in_window(week, window) for window in windows)))
-        .where(col(InvitationWeekly.status).not_in(_NOT_SENT))
-        .where(*(getattr(InvitationWeekly, _WEEKLY_RATE_COLUMNS.get(name, name)) == value
+        select(*group, func.sum(count), func.sum(count).filter(col(table.status) == "answered"))
+        .where(or_(*(_in_window(start, window) for window in windows)))
+        .where(col(table.status).not_in(_NOT_SENT))
+        .where(*(getattr(table, _ROLLUP_RATE_COLUMNS.get(name, name)) == value
                  for name, value in (filters or {}).items()))
         .group_by(*group)
     )

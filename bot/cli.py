@@ -13,21 +13,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from bot.analytics import SEGMENT_FIELDS, NpsReport, UnknownSegmentField, nps_report
 from bot.channel_cli import invite, telegram_app
+from bot.cli_support import (
+    STARTUP_ERRORS,
+    configure_logging,
+    fail,
+    load_settings,
+    migrate_embedded,
+    parse_attributes,
+)
 from bot.eligibility import SurveyNotAllowed
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.shell import USER_PREFIX, ShellOptions, ShellSession
-from bot.surveys import SurveysFileError
 from flows.catalog import SUPPORTED_LOCALES
 from flows.language import normalize_locale
-from storage.database import DatabaseUnavailable, async_url
-from storage.kv import RedisUnavailable
+from storage.database import DatabaseUnavailable
 from storage.migrate import upgrade
 
 logger = logging.getLogger(__name__)
@@ -35,55 +40,6 @@ logger = logging.getLogger(__name__)
 app = typer.Typer(help="Run NPS surveys as chat conversations and bring the answers to Slack.",
                   pretty_exceptions_enable=False,
                   no_args_is_help=True, add_completion=False)
-_STARTUP_ERRORS = (DatabaseUnavailable, RedisUnavailable, SurveysFileError)
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _settings() -> Settings:
-    """Read the settings, turning a bad environment variable into a one-line error."""
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
-            for problem in error.errors()
-        )
-        raise _fail(f"invalid setting in the environment: {problems}") from error
-    if "surveys_file" in settings.model_fields_set and not settings.surveys_file.is_file():
-        raise _fail(f"NPS_SURVEYS_FILE {str(settings.surveys_file)!r} is not a file; "
-                    "fix the path or unset it to run the built-in demo survey")
-    return settings
-
-
-def _migrate_embedded(settings: Settings) -> None:
-    """Create or update the schema of a SQLite database, so the defaults need no set-up step.
-
-    PostgreSQL is migrated by ``nps-bot migrate`` (the Procfile's release step) instead, so
-    that several web and worker processes never race to migrate it.
-    """
-    if async_url(settings.database_url).get_backend_name() == "sqlite":
-        upgrade(settings.database_url)
-
-
-def _parse_attributes(pairs: list[str]) -> dict[str, str]:
-    attributes: dict[str, str] = {}
-    for pair in pairs:
-        key, separator, value = pair.partition("=")
-        if not separator or not key.strip():
-            raise _fail(f"--attr {pair!r} is not key=value, for example --attr customer_type=smb")
-        attributes[key.strip()] = value.strip()
-    return attributes
-
-
 LocaleOption = Annotated[str | None, typer.Option(
     metavar="CODE", help="Language code the respondent's app reports, e.g. es or pt-BR.")]
 CountryOption = Annotated[str | None, typer.Option(
@@ -111,31 +67,31 @@ def shell(
     script: ScriptOption = None,
 ) -> None:
     """Answer a survey in the terminal as one respondent."""
-    settings = _settings()
-    _configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
+    settings = load_settings()
+    configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
     options = ShellOptions(locale=_checked_locale(locale), country=_checked_country(country),
-                           attributes=_parse_attributes(attr or []),
+                           attributes=parse_attributes(attr or []),
                            respondent_id=respondent, survey_id=survey)
     replies = _read_script(script) if script is not None else None
     try:
-        _migrate_embedded(settings)
+        migrate_embedded(settings)
         respondent_id = _run_shell(settings, options, replies)
-    except (*_STARTUP_ERRORS, LookupError, SurveyNotAllowed) as error:
-        raise _fail(str(error)) from error
+    except (*STARTUP_ERRORS, LookupError, SurveyNotAllowed) as error:
+        raise fail(str(error)) from error
     if respondent_id:
         typer.echo(f"(respondent id: {respondent_id})", err=True)
 
 
 def _checked_locale(code: str | None) -> str | None:
     if code is not None and normalize_locale(code) is None:
-        raise _fail(f"--locale {code!r} is not a supported language; "
+        raise fail(f"--locale {code!r} is not a supported language; "
                     f"use one of {', '.join(SUPPORTED_LOCALES)} (or a code such as pt-BR)")
     return code
 
 
 def _checked_country(code: str | None) -> str | None:
     if code is not None and not (len(code) == 2 and code.isascii() and code.isalpha()):
-        raise _fail(f"--country {code!r} is not a two-letter ISO 3166 code, for example BR")
+        raise fail(f"--country {code!r} is not a two-letter ISO 3166 code, for example BR")
     return code.upper() if code else None
 
 
@@ -143,7 +99,7 @@ def _read_script(name: str) -> list[str]:
     try:
         text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise _fail(f"cannot read --script {name!r} as UTF-8 text: {error}") from error
+        raise fail(f"cannot read --script {name!r} as UTF-8 text: {error}") from error
     return [line for line in text.splitlines() if line.strip()]
 
 
@@ -189,12 +145,12 @@ def _replay(runner: asyncio.Runner, session: ShellSession, replies: list[str]) -
 @app.command()
 def migrate() -> None:
     """Create or update the database schema (the Procfile's release step)."""
-    settings = _settings()
-    _configure_logging(settings.log_level)
+    settings = load_settings()
+    configure_logging(settings.log_level)
     try:
         upgrade(settings.database_url)
     except DatabaseUnavailable as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
 
 
 @app.command()
@@ -206,15 +162,15 @@ def serve(
     """Run the web server: webhooks, Slack and /healthz."""
     from bot.web import run_server
 
-    settings = _settings()
-    _configure_logging(settings.log_level)
+    settings = load_settings()
+    configure_logging(settings.log_level)
     if telegram_polling and settings.telegram_bot_token is None:
-        raise _fail("--telegram-polling needs NPS_TELEGRAM_BOT_TOKEN; it is not set")
+        raise fail("--telegram-polling needs NPS_TELEGRAM_BOT_TOKEN; it is not set")
     try:
-        _migrate_embedded(settings)
+        migrate_embedded(settings)
         asyncio.run(run_server(settings, telegram_polling_mode=telegram_polling))
-    except _STARTUP_ERRORS as error:
-        raise _fail(str(error)) from error
+    except STARTUP_ERRORS as error:
+        raise fail(str(error)) from error
 
 
 @app.command()
@@ -224,13 +180,13 @@ def worker(
     """Run the background jobs: expiring conversations, re-sending the outbox, posting alerts."""
     from bot.worker import run_worker
 
-    settings = _settings()
-    _configure_logging(settings.log_level)
+    settings = load_settings()
+    configure_logging(settings.log_level)
     try:
-        _migrate_embedded(settings)
+        migrate_embedded(settings)
         asyncio.run(run_worker(settings, once=once))
-    except _STARTUP_ERRORS as error:
-        raise _fail(str(error)) from error
+    except STARTUP_ERRORS as error:
+        raise fail(str(error)) from error
 
 
 class ReportFormat(StrEnum):
@@ -253,15 +209,15 @@ def report(
     output_format: FormatOption = ReportFormat.TABLE,
 ) -> None:
     """Print NPS with n, promoters, passives, detractors and the 95 % margin of error."""
-    settings = _settings()
-    _configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
+    settings = load_settings()
+    configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
     start = _parse_date(since) if since else None
     fields = tuple(dict.fromkeys(by or ()))
     try:
-        _migrate_embedded(settings)
+        migrate_embedded(settings)
         result = asyncio.run(_report(settings, fields, start))
-    except (*_STARTUP_ERRORS, UnknownSegmentField) as error:
-        raise _fail(str(error)) from error
+    except (*STARTUP_ERRORS, UnknownSegmentField) as error:
+        raise fail(str(error)) from error
     _print_report(result, fields, output_format)
 
 
@@ -269,7 +225,7 @@ def _parse_date(text: str) -> datetime:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--since {text!r} is not a date; write it as YYYY-MM-DD") from None
+        raise fail(f"--since {text!r} is not a date; write it as YYYY-MM-DD") from None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 

@@ -9,11 +9,12 @@ message id) makes a second recording impossible, whatever the cache contains.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import case, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,8 +22,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import flows
-from bot.eligibility import check_eligible
-from bot.recorder import StepRecorder, queue_send
+from bot.eligibility import SurveyNotAllowed, check_eligible
+from bot.recorder import StepRecorder, queue_send, raises_alert
 from bot.slack.threads import thread_customer_answer
 from bot.surveys import SurveysFile
 from channels.base import InboundMessage
@@ -30,7 +31,7 @@ from flows.answers import Keyword, parse_keyword
 from flows.language import LocaleSource, resolve_locale
 from flows.machine import Transition
 from flows.prompts import current_prompt, notice
-from storage.models import Consent, Conversation, Respondent
+from storage.models import Consent, Conversation, Invitation, Outbox, Respondent
 from storage.models import InboundMessage as InboundRecord
 from storage.state_store import CachedState, StateStore
 from storage.types import utcnow
@@ -54,6 +55,18 @@ class HandleResult:
     conversation_id: str | None = None
     outbox_ids: tuple[str, ...] = ()
     detractor_response_id: str | None = None
+    # The step ended the wait for the reason of an alerted score, so the conversation's
+    # alert can be posted now; other alerts are left to the worker's sweep.
+    alert_ready: bool = False
+    # The step queued a message for an alert's Slack thread.
+    thread_post: bool = False
+    # The outbox rows behind ``outbox_ids`` as committed, so the sender need not read them.
+    outbox_rows: tuple[Outbox, ...] = ()
+
+
+# Picks the invitation a survey request opens, in the request's transaction; the flag says
+# that the respondent was created by this request, so has no rows of its own yet.
+InvitationChooser = Callable[[AsyncSession, Respondent, bool], Awaitable[Invitation | None]]
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -121,27 +134,88 @@ class ConversationService:
                 respondent = await _load_respondent(session, respondent_id)
                 if inbound is not None:
                     await _record_inbound(session, respondent, inbound)
-                conversation = await self._open_conversation(session, respondent.id)
-                if conversation is not None:
-                    return await self._resend_prompt(session, respondent, conversation, now)
-                state, actions = await self._open(
-                    session, respondent, survey_id=survey_id, language_code=language_code,
-                    now=now,
-                )
-                conversation = self._new_conversation(respondent, state, invitation_id, now)
-                session.add(conversation)
-                recorder = self._recorder(session, respondent, conversation, now)
-                await recorder.apply(actions)
-                _store_state(conversation, state, now)
+                result, opened = await self._start_in(
+                    session, respondent, survey_id=survey_id, invitation_id=invitation_id,
+                    language_code=language_code, now=now)
         except IntegrityError as error:
             if inbound is None or not _is_duplicate_message(error):
                 raise
             logger.info("message %s was already recorded; the survey is not opened again",
                         inbound.provider_message_id)
             return HandleResult(HandleStatus.DUPLICATE)
+        await self._opened(opened)
+        return result
+
+    async def start_for_sender(
+        self, message: InboundMessage, *, choose: InvitationChooser,
+        profile: RespondentProfile | None = None,
+    ) -> HandleResult:
+        """Open a survey for the sender of ``message``, such as Telegram's ``/start``, or
+        re-send the open question; in one transaction with recording the message.
+
+        ``choose`` picks the invitation to open (None: the default survey) with the
+        respondent's row locked, and may change the respondent. When the respondent may not
+        be surveyed now, nothing opens, but the message and those changes are kept.
+        """
+        try:
+            async with self._sessions() as session, session.begin():
+                respondent, new = await self._inbound_respondent(session, message, profile)
+                invitation = await choose(session, respondent, new)
+                try:
+                    result, opened = await self._start_in(
+                        session, respondent,
+                        survey_id=invitation.survey_id if invitation else None,
+                        invitation_id=invitation.id if invitation else None,
+                        language_code=message.language_code, now=message.received_at,
+                        new_respondent=new)
+                except SurveyNotAllowed as error:
+                    # Asking again changes nothing, so the message counts as handled.
+                    logger.info("respondent %s asked for a survey, but none opens: %s",
+                                respondent.id, error)
+                    return HandleResult(HandleStatus.IGNORED)
+        except IntegrityError as error:
+            if not _is_duplicate_message(error):
+                raise
+            logger.info("message %s was already recorded; the survey is not opened again",
+                        message.provider_message_id)
+            return HandleResult(HandleStatus.DUPLICATE)
+        await self._opened(opened)
+        return result
+
+    async def _start_in(
+        self, session: AsyncSession, respondent: Respondent, *, survey_id: str | None,
+        invitation_id: str | None, language_code: str | None, now: datetime,
+        new_respondent: bool = False,
+    ) -> tuple[HandleResult, Conversation | None]:
+        """Open the survey in ``session``; return the result and the conversation if new.
+
+        A respondent inserted by this transaction has no conversation, consent or earlier
+        survey that another transaction could see or add, so none is looked up.
+        """
+        conversation = (None if new_respondent
+                        else await self._open_conversation(session, respondent.id))
+        if conversation is not None:
+            return await self._resend_prompt(session, respondent, conversation, now), None
+        state, actions = await self._open(
+            session, respondent, survey_id=survey_id, language_code=language_code, now=now,
+            new_respondent=new_respondent,
+        )
+        conversation = self._new_conversation(respondent, state, invitation_id, now)
+        session.add(conversation)
+        recorder = self._recorder(session, respondent, conversation, now)
+        await recorder.apply(actions)
+        _store_state(conversation, state, now)
+        result = HandleResult(HandleStatus.PROCESSED, conversation.id,
+                              tuple(recorder.outbox_ids), outbox_rows=tuple(recorder.outbox_rows))
+        return result, conversation
+
+    async def _opened(self, conversation: Conversation | None) -> None:
+        """Cache the state of a conversation opened by a committed transaction."""
+        if conversation is None:
+            return
         await self._cache(conversation)
-        logger.info("opened conversation %s for respondent %s", conversation.id, respondent.id)
-        return HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids))
+        logger.info("opened conversation %s for respondent %s", conversation.id,
+                    conversation.respondent_id)
 
     async def _resend_prompt(
         self, session: AsyncSession, respondent: Respondent, conversation: Conversation,
@@ -152,7 +226,8 @@ class ConversationService:
         actions: tuple[flows.Action, ...] = (prompt,) if prompt else ()
         recorder = self._recorder(session, respondent, conversation, now)
         await recorder.apply(actions)
-        return HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids))
+        return HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids),
+                            outbox_rows=tuple(recorder.outbox_rows))
 
     async def handle(
         self, message: InboundMessage, *, profile: RespondentProfile | None = None
@@ -190,16 +265,10 @@ class ConversationService:
     async def _handle_in(
         self, session: AsyncSession, message: InboundMessage, profile: RespondentProfile | None
     ) -> tuple[HandleResult, Conversation | None]:
-        respondent = await self._find_respondent(session, message.channel, message.address)
-        if respondent is None:
-            profile = profile or RespondentProfile(display_name=message.display_name)
-            respondent = self._new_respondent(message.channel, message.address, profile)
-            session.add(respondent)
-            # No ORM relationship orders the inserts, so the respondent must exist first.
-            await session.flush()
-        await _record_inbound(session, respondent, message)
-
-        conversation = await self._open_conversation(session, respondent.id, for_update=True)
+        respondent, new = await self._inbound_respondent(session, message, profile)
+        # A respondent created just now cannot have a conversation yet.
+        conversation = (None if new else
+                        await self._open_conversation(session, respondent.id, for_update=True))
         if conversation is None:
             result = await self._handle_stray(session, respondent, message)
             return result, None
@@ -215,8 +284,44 @@ class ConversationService:
         logger.debug("message %s moved conversation %s from %s to %s",
                      message.provider_message_id, conversation.id, state.step, new_state.step)
         result = HandleResult(HandleStatus.PROCESSED, conversation.id, tuple(recorder.outbox_ids),
-                              recorder.detractor_response_id)
+                              recorder.detractor_response_id,
+                              alert_ready=self._alert_ready(state, new_state),
+                              outbox_rows=tuple(recorder.outbox_rows))
         return result, conversation
+
+    async def _inbound_respondent(
+        self, session: AsyncSession, message: InboundMessage, profile: RespondentProfile | None
+    ) -> tuple[Respondent, bool]:
+        """Return the sender with the message recorded, and whether the respondent is new.
+
+        The first statement updates the respondent's row, which reads it and locks it at
+        once: a second message of the same person waits here on PostgreSQL until the first
+        commits, and so reads the conversation as the first left it.
+        """
+        found = respondent = await _touch_respondent(session, message)
+        if respondent is None:
+            profile = profile or RespondentProfile(display_name=message.display_name)
+            respondent = self._new_respondent(message.channel, message.address, profile)
+            respondent.last_inbound_at = message.received_at
+            session.add(respondent)
+            # No ORM relationship orders the inserts, so the respondent must exist first.
+            await session.flush()
+            logger.info("created respondent %s on %s", respondent.id, message.channel)
+        session.add(_inbound_record(respondent, message))
+        # Flushing here makes a duplicate fail on the unique key before any other work.
+        await session.flush()
+        return respondent, found is None
+
+    def _alert_ready(self, before: flows.ConversationState,
+                     after: flows.ConversationState) -> bool:
+        """Whether the step ended the wait for the reason of a score that raised an alert.
+
+        The rule is the recorder's, so it names exactly the conversations that have one.
+        """
+        if before.step is not flows.Step.REASON or after.step is flows.Step.REASON:
+            return False
+        return before.score is not None and raises_alert(
+            self._surveys.slack.alerts_on, before.survey.scale, before.score, before.category)
 
     async def _handle_stray(
         self, session: AsyncSession, respondent: Respondent, message: InboundMessage
@@ -229,20 +334,20 @@ class ConversationService:
             send = notice("stop.confirm", locale=respondent.locale or "en", survey=spec)
             row = queue_send(session, respondent, send, now=message.received_at)
             logger.info("respondent %s opted out outside a conversation", respondent.id)
-            return HandleResult(HandleStatus.PROCESSED, None, (row.id,))
+            return HandleResult(HandleStatus.PROCESSED, None, (row.id,), outbox_rows=(row,))
         if keyword is Keyword.START and respondent.opted_out_at is not None:
             respondent.opted_out_at = None
             spec = self._surveys.spec_for(None, country=respondent.country)
             send = notice("start.confirm", locale=respondent.locale or "en", survey=spec)
             row = queue_send(session, respondent, send, now=message.received_at)
             logger.info("respondent %s opted back in", respondent.id)
-            return HandleResult(HandleStatus.PROCESSED, None, (row.id,))
+            return HandleResult(HandleStatus.PROCESSED, None, (row.id,), outbox_rows=(row,))
         # An answer to a reply sent from Slack goes to that alert's thread.
         alert_id = await thread_customer_answer(session, respondent=respondent,
                                                 text=message.text, channel=message.channel,
                                                 now=message.received_at)
         if alert_id is not None:
-            return HandleResult(HandleStatus.PROCESSED)
+            return HandleResult(HandleStatus.PROCESSED, thread_post=True)
         logger.info("message %s from respondent %s has no open conversation; ignored",
                     message.provider_message_id, respondent.id)
         return HandleResult(HandleStatus.IGNORED)
@@ -294,9 +399,11 @@ class ConversationService:
         survey_id: str | None,
         language_code: str | None,
         now: datetime,
+        new_respondent: bool = False,
     ) -> Transition:
         await check_eligible(session, respondent,
-                             cap_per_quarter=self._surveys.fatigue_cap_per_quarter, now=now)
+                             cap_per_quarter=self._surveys.fatigue_cap_per_quarter, now=now,
+                             opened=0 if new_respondent else None)
         spec = self._surveys.spec_for(survey_id, country=respondent.country)
         survey = self._surveys.survey(survey_id)
         explicit = respondent.locale if respondent.locale_source >= LocaleSource.EXPLICIT else None
@@ -308,7 +415,8 @@ class ConversationService:
                                         default=survey.default_locale)
         if source >= LocaleSource.PLATFORM and respondent.locale_source <= source:
             respondent.locale, respondent.locale_source = locale, int(source)
-        consent_on_file = await _has_consent(session, respondent.id, spec)
+        consent_on_file = (not new_respondent
+                           and await _has_consent(session, respondent.id, spec))
         return flows.start(spec, locale=locale, locale_source=source, now=now,
                            consent_on_file=consent_on_file)
 
@@ -395,18 +503,18 @@ class ConversationService:
         Raises ConcurrentUpdate in that case, so the caller retries the message.
         """
         expected = conversation.version
+        columns = _state_columns(state, now)
         result = await session.exec(
             update(Conversation)
             .where(Conversation.id == conversation.id)  # type: ignore[arg-type]
             .where(Conversation.version == expected)  # type: ignore[arg-type]
-            .values(step=state.step.value, locale=state.locale, state=state.to_dict(),
-                    deadline=state.deadline, version=state.version, updated_at=now)
+            .values(**columns)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"conversation {conversation.id} is past version {expected}")
         # The row is written; update the loaded object without making the ORM write it again.
-        for name, value in _state_columns(state, now).items():
+        for name, value in columns.items():
             set_committed_value(conversation, name, value)
 
     async def _cache(self, conversation: Conversation) -> None:
@@ -418,8 +526,10 @@ class ConversationService:
 
 
 def _state_columns(state: flows.ConversationState, now: datetime) -> dict[str, object]:
+    # The outcome goes with the state, so finishing costs no UPDATE of its own.
     return {"step": state.step.value, "locale": state.locale, "state": state.to_dict(),
-            "deadline": state.deadline, "version": state.version, "updated_at": now}
+            "deadline": state.deadline, "version": state.version, "updated_at": now,
+            "outcome": state.outcome.value if state.outcome else None}
 
 
 def _store_state(conversation: Conversation, state: flows.ConversationState, now: datetime) -> None:
@@ -434,17 +544,39 @@ async def _record_inbound(
 
     A message proves the respondent reachable and opens the channel's reply window.
     """
-    session.add(InboundRecord(
-        channel=message.channel,
-        provider_message_id=message.provider_message_id,
-        respondent_id=respondent.id,
-        received_at=message.received_at,
-    ))
+    session.add(_inbound_record(respondent, message))
     if respondent.last_inbound_at is None or respondent.last_inbound_at < message.received_at:
         respondent.last_inbound_at = message.received_at
     respondent.unreachable_at = None
     # Flushing here makes a duplicate fail on the unique key before any other work.
     await session.flush()
+
+
+def _inbound_record(respondent: Respondent, message: InboundMessage) -> InboundRecord:
+    return InboundRecord(channel=message.channel, provider_message_id=message.provider_message_id,
+                         respondent_id=respondent.id, received_at=message.received_at)
+
+
+async def _touch_respondent(session: AsyncSession, message: InboundMessage) -> Respondent | None:
+    """Mark the sender reachable as of this message and return them; None if new.
+
+    One UPDATE ... RETURNING reads and writes the row, where a SELECT and a flushed UPDATE
+    would take two round trips. A message proves the respondent reachable and opens the
+    channel's reply window; the latest message time is kept if messages arrive out of order.
+    """
+    last = col(Respondent.last_inbound_at)
+    received = literal(message.received_at, Respondent.__table__.c.last_inbound_at.type)
+    found = await session.exec(
+        update(Respondent)
+        .where(col(Respondent.channel) == message.channel)
+        .where(col(Respondent.address) == message.address)
+        .values(last_inbound_at=case((or_(last.is_(None), last < received), received),
+                                     else_=last),
+                unreachable_at=None)
+        .returning(Respondent)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return found.scalars().first()
 
 
 async def _load_respondent(session: AsyncSession, respondent_id: str) -> Respondent:

@@ -18,21 +18,27 @@ class SurveyNotAllowed(RuntimeError):
 
 
 async def check_eligible(
-    session: AsyncSession, respondent: Respondent, *, cap_per_quarter: int, now: datetime
+    session: AsyncSession, respondent: Respondent, *, cap_per_quarter: int, now: datetime,
+    opened: int | None = None,
 ) -> None:
-    """Raise SurveyNotAllowed if ``respondent`` opted out or reached the fatigue cap."""
+    """Raise SurveyNotAllowed if ``respondent`` opted out or reached the fatigue cap.
+
+    ``opened`` is the number of surveys opened in the last quarter when the caller knows it
+    (0 for a respondent created in the same transaction); otherwise it is counted.
+    """
     if respondent.opted_out_at is not None:
         raise SurveyNotAllowed(
             f"respondent {respondent.id} opted out on {respondent.opted_out_at:%Y-%m-%d} and "
             "is not surveyed again unless they opt back in (START)"
         )
-    recent = await session.exec(
-        select(func.count())
-        .select_from(Conversation)
-        .where(Conversation.respondent_id == respondent.id)
-        .where(col(Conversation.created_at) >= now - QUARTER)
-    )
-    opened = int(recent.one())
+    if opened is None:
+        recent = await session.exec(
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.respondent_id == respondent.id)
+            .where(col(Conversation.created_at) >= now - QUARTER)
+        )
+        opened = int(recent.one())
     if opened >= cap_per_quarter:
         raise SurveyNotAllowed(
             f"respondent {respondent.id} was already surveyed {opened} times in the last "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import flows
@@ -31,6 +31,8 @@ class StepRecorder:
     touchpoint: str
     provider_message_id: str | None = None
     outbox_ids: list[str] = field(default_factory=list)
+    # The rows behind ``outbox_ids``, handed to the sender after commit.
+    outbox_rows: list[Outbox] = field(default_factory=list)
     detractor_response_id: str | None = None
     # Whether a score raises a Slack alert; every detractor when None.
     alerts_on: Callable[[Scale, int], bool] | None = None
@@ -48,14 +50,10 @@ class StepRecorder:
             case flows.RecordScore():
                 await self._record_score(action)
             case flows.RecordComment():
-                response = await self._response()
-                response.comment = action.text
-                response.comment_language = action.language
-                response.updated_at = self.now
+                await self._update_response(comment=action.text,
+                                            comment_language=action.language)
             case flows.RecordEffort():
-                response = await self._response()
-                response.effort_score = action.score
-                response.updated_at = self.now
+                await self._update_response(effort_score=action.score)
             case flows.OptOut():
                 await self._opt_out()
             case flows.SetLocale():
@@ -70,6 +68,7 @@ class StepRecorder:
                          invitation_id=self.conversation.invitation_id,
                          ordinal=len(self.outbox_ids))
         self.outbox_ids.append(row.id)
+        self.outbox_rows.append(row)
 
     def _record_consent(self, action: flows.RecordConsent) -> None:
         self.session.add(Consent(
@@ -110,20 +109,22 @@ class StepRecorder:
             updated_at=self.now,
         )
         self.session.add(response)
-        alerted = (action.category is Category.DETRACTOR if self.alerts_on is None
-                   else self.alerts_on(action.scale, action.score))
-        if alerted:
+        if raises_alert(self.alerts_on, action.scale, action.score, action.category):
             # No ORM relationship orders the inserts, so the response must exist first.
             await self.session.flush()
             self.session.add(Alert(response_id=response.id, created_at=self.now))
             self.detractor_response_id = response.id
 
-    async def _response(self) -> Response:
-        await self.session.flush()
-        found = await self.session.exec(
-            select(Response).where(Response.conversation_id == self.conversation.id)
+    async def _update_response(self, **values: object) -> None:
+        """Write to the conversation's response without loading it, which saves a round trip."""
+        result = await self.session.exec(
+            update(Response)
+            .where(col(Response.conversation_id) == self.conversation.id)
+            .values(**values, updated_at=self.now)
+            .execution_options(synchronize_session=False)
         )
-        return found.one()
+        if result.rowcount != 1:
+            raise LookupError(f"conversation {self.conversation.id} has no response to update")
 
     async def _opt_out(self) -> None:
         self.respondent.opted_out_at = self.now
@@ -135,16 +136,27 @@ class StepRecorder:
         )
 
     async def _finish(self, outcome: flows.Outcome) -> None:
-        self.conversation.outcome = outcome.value
+        # The conversation's outcome is written with its new state, in the same UPDATE.
         if self.conversation.invitation_id is None:
             return
-        invitation = await self.session.get(Invitation, self.conversation.invitation_id)
-        if invitation is None:
-            return
-        # An invitation whose opening message never arrived stays failed, not expired.
-        if not (outcome is flows.Outcome.EXPIRED and invitation.status == "failed"):
-            invitation.status = _INVITATION_STATUS[outcome]
-            invitation.updated_at = self.now
+        query = (
+            update(Invitation)
+            .where(col(Invitation.id) == self.conversation.invitation_id)
+            .values(status=_INVITATION_STATUS[outcome], updated_at=self.now)
+            .execution_options(synchronize_session=False)
+        )
+        if outcome is flows.Outcome.EXPIRED:
+            # An invitation whose opening message never arrived stays failed, not expired.
+            query = query.where(col(Invitation.status) != "failed")
+        await self.session.exec(query)
+
+
+def raises_alert(alerts_on: Callable[[Scale, int], bool] | None, scale: Scale, score: int,
+                 category: Category | None) -> bool:
+    """Whether a score raises a Slack alert: ``alerts_on`` decides, else every detractor."""
+    if alerts_on is None:
+        return category is Category.DETRACTOR
+    return alerts_on(scale, score)
 
 
 def queue_send(

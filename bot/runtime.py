@@ -26,6 +26,7 @@ from storage.claims import ClaimStore, MemoryClaimStore, RedisClaimStore
 from storage.database import check_database, create_engine, redacted, session_factory
 from storage.migrate import check_schema
 from storage.state_store import MemoryStateStore, RedisStateStore, StateStore
+from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +64,21 @@ class Runtime:
         return result
 
     async def after_commit(self, result: HandleResult) -> None:
-        """Deliver what a committed step queued: outbox rows first, then ready alerts."""
-        if result.outbox_ids:
+        """Deliver what a committed step queued: outbox rows first, then the alert or thread
+        message it made ready.
+
+        Nothing else is looked for: scanning every alert after each message cost more than
+        the message itself, and the worker's pass posts alerts whose earlier post failed or
+        whose comment never came.
+        """
+        if result.outbox_rows:
+            await self.outbox.deliver_committed(result.outbox_rows)
+        elif result.outbox_ids:
             await self.outbox.deliver(result.outbox_ids)
-        await self.alerts.post_ready()
+        if result.alert_ready and result.conversation_id is not None:
+            await self.alerts.post_for(result.conversation_id)
+        if result.thread_post:
+            await self.alerts.threads.deliver(now=utcnow())
 
     def _require_running(self) -> None:
         if self.lifecycle is not Lifecycle.RUNNING:

@@ -1,8 +1,9 @@
 """Telegram through python-telegram-bot: webhook updates in, messages with inline keyboards out.
 
-Everything goes through the SDK's ``Bot`` and its HTTPX request layer, so ``base_url`` alone
-points the adapter at a local fake. Telegram repeats a webhook until it gets a 2xx answer and
-sends the secret given to ``setWebhook`` back in ``X-Telegram-Bot-Api-Secret-Token``.
+Everything goes through the SDK's ``Bot``, on an aiohttp request layer for replies
+(``channels.telegram_http``), so ``base_url`` alone points the adapter at a local fake.
+Telegram repeats a webhook until it gets a 2xx answer and sends the secret given to
+``setWebhook`` back in ``X-Telegram-Bot-Api-Secret-Token``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from channels.base import (
     Transient,
     Unreachable,
 )
+from channels.telegram_http import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +93,9 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         connection_pool_size: int = 64,
     ) -> None:
-        request = HTTPXRequest(connection_pool_size=connection_pool_size)
-        # Long polling keeps a request open, so it gets a request object of its own.
+        request = AiohttpRequest(connection_pool_size=connection_pool_size)
+        # Long polling keeps a request open, so it gets a request object of its own; it is
+        # not on the reply path, so the SDK's own HTTPX layer serves it.
         polling_request = HTTPXRequest(connection_pool_size=1, read_timeout=30.0)
         self._bot = Bot(token, base_url=base_url, request=request,
                         get_updates_request=polling_request)

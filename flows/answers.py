@@ -26,6 +26,7 @@ _KEYCAP = re.compile(r"([0-9])\ufe0f?\u20e3")  # 0️⃣ .. 9️⃣, with or wit
 _TRAILING_NOISE = re.compile(r"[\s.!。！,，、;:)）\]…~\-]+$")
 _LEADING_NOISE = re.compile(r"^[\s(（\[]+")
 _INTEGER = re.compile(r"\d{1,2}")
+_INNER_COMMA = re.compile(r"[,،、，]")
 _SLASH_FORM = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})")
 _YES_EMOJI = frozenset({"👍", "👌", "✅", "🙆", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿"})
 _NO_EMOJI = frozenset({"👎", "❌", "🙅", "👎🏻", "👎🏼", "👎🏽", "👎🏾", "👎🏿"})
@@ -186,7 +187,8 @@ def _word_set(kind: str, locale: str) -> frozenset[str]:
 
 
 def _matches(text: str, kind: str, locales: tuple[str, ...]) -> bool:
-    candidate = _strip_noise(fold(text))
+    # Catalog items cannot contain the list separator, so "ok, sure" is matched as "ok sure".
+    candidate = fold(_INNER_COMMA.sub(" ", _strip_noise(fold(text))))
     return bool(candidate) and any(candidate in _word_set(kind, code) for code in locales)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import ArgumentError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +20,15 @@ DEFAULT_DATABASE_URL = "sqlite:///./var/nps-bot.db"
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+# A pooled PostgreSQL connection that sat unused for longer than this is pinged before use,
+# so one that died meanwhile (a database restart) is replaced without failing a request.
+# Pinging every checkout would add a round trip to each transaction. A connection used more
+# recently that has died fails its first statement; SQLAlchemy then discards every pooled
+# connection opened before the failure, and the platform repeats the failed webhook.
+PING_AFTER_IDLE_SECONDS = 10.0
+# Replaced by tests to move time forward.
+clock: Callable[[], float] = time.monotonic
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -86,7 +98,30 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(target, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         return engine
-    return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(target, pool_size=10, max_overflow=10)
+    _ping_idle_connections(engine.sync_engine.pool, engine.dialect)
+    return engine
+
+
+def _ping_idle_connections(pool: Any, dialect: Dialect) -> None:
+    """Ping a connection on checkout only when it has been idle; see PING_AFTER_IDLE_SECONDS."""
+
+    def stamp(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info["idle_since"] = clock()
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and clock() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool drops this connection and checks out another.
+            raise DisconnectionError(f"pooled connection is gone: {error}") from error
+
+    event.listen(pool, "connect", stamp)
+    event.listen(pool, "checkin", stamp)
+    event.listen(pool, "checkout", check)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -132,7 +132,7 @@ class Response(SQLModel, table=True):
         Index("ix_response_survey_created", "survey_id", "created_at"),
         Index("ix_response_region_created", "region", "created_at"),
         # /nps and the weekly summary filter every query on a period first. On PostgreSQL
-        # the index also carries every column they group or filter on, so the partial weeks
+        # the index also carries every column they group or filter on, so the partial days
         # at a period's ends can be counted with index-only scans.
         Index("ix_response_created_at", "created_at",
               postgresql_include=["scale", "category", *_SEGMENT_COLUMNS]),
@@ -321,19 +321,11 @@ class AuditLog(SQLModel, table=True):
     created_at: datetime = _now_column(index=True)
 
 
-def _day() -> Any:
-    """Build the key column of a daily rollup: a UTC midnight."""
-    return Field(sa_column=Column(UTCDateTime(), primary_key=True))
+class ResponseRollup(SQLModel):
+    """Responses per UTC period of ``created_at``, scale and segment, counted per category.
+    Missing segment values are ``''``."""
 
-
-class ResponseDaily(SQLModel, table=True):
-    """Responses per UTC day of ``created_at``, scale and segment, counted per category;
-    kept by a trigger on PostgreSQL (see ``storage.rollups``). Missing segment values are
-    ``''``."""
-
-    __tablename__ = "response_daily"
-
-    day: datetime = _day()
+    period_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
     survey_id: str = Field(primary_key=True, max_length=64)
     scale: str = Field(primary_key=True, max_length=8)
     region: str = Field(primary_key=True, max_length=32)
@@ -350,13 +342,24 @@ class ResponseDaily(SQLModel, table=True):
     detractors: int = Field(default=0)
 
 
-class InvitationDaily(SQLModel, table=True):
-    """Invitations per UTC day of ``due_at``, status and the respondent's current segment;
-    kept by triggers on PostgreSQL (see ``storage.rollups``). Missing values are ``''``."""
+class ResponseDaily(ResponseRollup, table=True):
+    """Responses per UTC day; kept by a trigger on PostgreSQL (see ``storage.rollups``)."""
 
-    __tablename__ = "invitation_daily"
+    __tablename__ = "response_daily"
 
-    day: datetime = _day()
+
+class ResponseMonthly(ResponseRollup, table=True):
+    """Responses per UTC calendar month; kept by a trigger on PostgreSQL (see
+    ``storage.rollups``)."""
+
+    __tablename__ = "response_monthly"
+
+
+class InvitationRollup(SQLModel):
+    """Invitations per UTC period of ``due_at``, status and the respondent's current segment.
+    Missing values are ``''``."""
+
+    period_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
     survey_id: str = Field(primary_key=True, max_length=64)
     touchpoint: str = Field(primary_key=True, max_length=64)
     status: str = Field(primary_key=True, max_length=16)
@@ -368,3 +371,16 @@ class InvitationDaily(SQLModel, table=True):
     security_maturity: str = Field(primary_key=True, max_length=32)
     channel: str = Field(primary_key=True, max_length=32)
     n: int = Field(default=0)
+
+
+class InvitationDaily(InvitationRollup, table=True):
+    """Invitations per UTC day; kept by triggers on PostgreSQL (see ``storage.rollups``)."""
+
+    __tablename__ = "invitation_daily"
+
+
+class InvitationMonthly(InvitationRollup, table=True):
+    """Invitations per UTC calendar month; kept by triggers on PostgreSQL (see
+    ``storage.rollups``)."""
+
+    __tablename__ = "invitation_monthly"

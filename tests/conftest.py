@@ -30,8 +30,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("NPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 TABLES_CHILD_FIRST = (
-    "alert_thread_post", "slack_summary", "response_daily", "invitation_daily", "alert",
-    "delivery_event", "outbox", "inbound_message",
+    "alert_thread_post", "slack_summary", "response_daily", "response_monthly",
+    "invitation_daily", "invitation_monthly", "alert", "delivery_event", "outbox",
+    "inbound_message",
     "response", "consent", "conversation", "invitation", "audit_log", "respondent",
 )
 

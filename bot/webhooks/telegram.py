@@ -14,8 +14,7 @@ from aiohttp import web
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.conversation import HandleResult, HandleStatus, RespondentProfile
-from bot.eligibility import SurveyNotAllowed
+from bot.conversation import HandleResult, RespondentProfile
 from bot.runtime import Runtime
 from bot.webhooks.inbound import HTTP_STATUS, InboundPipeline, Outcome
 from channels.base import InboundMessage, InvalidWebhook
@@ -90,32 +89,24 @@ async def open_survey(
 ) -> HandleResult:
     """Open the survey for the sender of ``/start``, for the invitation it names if any.
 
-    Sending /start is an explicit request, so it also lifts an earlier opt-out. Without a
-    deep-link parameter, the respondent's own pending invitation is used; without that, the
-    default survey opens.
+    Sending /start is an explicit request, so it also lifts an earlier opt-out, even when
+    no survey opens. Without a deep-link parameter, the respondent's own pending invitation
+    is used; without that, the default survey opens. Everything happens in the transaction
+    that records the message.
     """
+
+    async def choose(session: AsyncSession, respondent: Respondent,
+                     new: bool) -> Invitation | None:
+        if respondent.opted_out_at is not None:
+            respondent.opted_out_at = None
+            logger.info("respondent %s opted back in with /start", respondent.id)
+        if new and parameter is None:
+            # Only a deep link can name an invitation for a chat seen for the first time.
+            return None
+        return await _invitation_for(session, respondent, parameter)
+
     profile = RespondentProfile(display_name=message.display_name)
-    respondent = await runtime.conversations.ensure_respondent(
-        channel=message.channel, address=message.address, profile=profile
-    )
-    async with runtime.sessions() as session, session.begin():
-        current = await session.get(Respondent, respondent.id)
-        assert current is not None
-        if current.opted_out_at is not None:
-            current.opted_out_at = None
-            logger.info("respondent %s opted back in with /start", current.id)
-        invitation = await _invitation_for(session, current, parameter)
-        survey_id = invitation.survey_id if invitation else None
-        invitation_id = invitation.id if invitation else None
-    try:
-        return await runtime.conversations.start(
-            respondent.id, survey_id=survey_id, invitation_id=invitation_id,
-            language_code=message.language_code, now=message.received_at, inbound=message,
-        )
-    except SurveyNotAllowed as error:
-        # Asking again changes nothing, so the update is acknowledged, not retried.
-        logger.info("/start of respondent %s opens no survey: %s", respondent.id, error)
-        return HandleResult(HandleStatus.IGNORED)
+    return await runtime.conversations.start_for_sender(message, choose=choose, profile=profile)
 
 
 async def _invitation_for(

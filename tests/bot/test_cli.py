@@ -12,7 +12,7 @@ from bot.cli import app
 from bot.settings import Settings
 
 PROMOTER_TRANSCRIPT = [
-    "bot> Hi! Acme Security would like your feedback: two quick questions, about a minute. "
+    "bot> Hi! Acme Security would like your feedback: a few quick questions, about a minute. "
     "We keep your answers with your account details to improve our service, as our privacy "
     "notice explains: https://example.com/privacy. Is that OK with you?",
     "     [Yes] [No]",

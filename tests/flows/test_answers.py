@@ -444,3 +444,13 @@ def test_is_skip_table(text: str, locale: str, expected: bool) -> None:
 )
 def test_parse_language_choice_table(text: str, expected: str | None) -> None:
     assert parse_language_choice(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "expected"),
+    [("OK, sure", "en", True), ("yes, please", "en", True), ("Sí, claro", "es", True),
+     ("no, gracias", "es", False), ("no, thanks!", "en", False)],
+    ids=["ok-sure", "yes-please", "si-claro", "no-gracias", "no-thanks"],
+)
+def test_yes_no_with_inner_comma(text: str, locale: str, expected: bool) -> None:
+    assert parse_yes_no(text, locale=locale) is expected

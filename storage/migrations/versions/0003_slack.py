@@ -1,4 +1,4 @@
-"""slack triage: alert threads, reminders, weekly summaries and daily rollups for /nps
+"""slack triage: alert threads, reminders, weekly summaries and rollups for /nps
 
 Revision ID: 0003
 Revises: 0002
@@ -79,7 +79,7 @@ def upgrade() -> None:
                                                   'touchpoint'])
 
     op.create_table('invitation_daily',
-    sa.Column('day', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('period_start', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('touchpoint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -91,10 +91,25 @@ def upgrade() -> None:
     sa.Column('security_maturity', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'survey_id', 'touchpoint', 'status', 'region', 'country', 'locale', 'customer_type', 'buyer_type', 'security_maturity', 'channel')
+    sa.PrimaryKeyConstraint('period_start', 'survey_id', 'touchpoint', 'status', 'region', 'country', 'locale', 'customer_type', 'buyer_type', 'security_maturity', 'channel')
+    )
+    op.create_table('invitation_monthly',
+    sa.Column('period_start', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('touchpoint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('country', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('customer_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('buyer_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('security_maturity', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('period_start', 'survey_id', 'touchpoint', 'status', 'region', 'country', 'locale', 'customer_type', 'buyer_type', 'security_maturity', 'channel')
     )
     op.create_table('response_daily',
-    sa.Column('day', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('period_start', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('scale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -109,7 +124,25 @@ def upgrade() -> None:
     sa.Column('promoters', sa.Integer(), nullable=False),
     sa.Column('passives', sa.Integer(), nullable=False),
     sa.Column('detractors', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'survey_id', 'scale', 'region', 'country', 'language', 'customer_type', 'buyer_type', 'security_maturity', 'channel', 'touchpoint')
+    sa.PrimaryKeyConstraint('period_start', 'survey_id', 'scale', 'region', 'country', 'language', 'customer_type', 'buyer_type', 'security_maturity', 'channel', 'touchpoint')
+    )
+    op.create_table('response_monthly',
+    sa.Column('period_start', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('scale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('country', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('customer_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('buyer_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('security_maturity', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('touchpoint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('promoters', sa.Integer(), nullable=False),
+    sa.Column('passives', sa.Integer(), nullable=False),
+    sa.Column('detractors', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('period_start', 'survey_id', 'scale', 'region', 'country', 'language', 'customer_type', 'buyer_type', 'security_maturity', 'channel', 'touchpoint')
     )
     # The rollups' triggers and first counts (see storage.rollups); SQLite reads base rows.
     if op.get_bind().dialect.name == "postgresql":
@@ -121,7 +154,9 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for statement in rollups.UNINSTALL:
             op.execute(statement)
+    op.drop_table('response_monthly')
     op.drop_table('response_daily')
+    op.drop_table('invitation_monthly')
     op.drop_table('invitation_daily')
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.drop_index('ix_invitation_due_at_rates')
