@@ -10,6 +10,7 @@ printed per command. The same rows are copied into an in-memory DuckDB database,
 same GROUP BY statements (compiled from the same SQLAlchemy queries) run as many times.
 
     python bench/nps_query.py [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
+        [--surveys surveys.toml]
 """
 
 from __future__ import annotations
@@ -206,8 +207,9 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-async def _measure(url: str, duck: duckdb.DuckDBPyConnection, repeat: int) -> None:
-    settings = Settings(database_url=url, surveys_file=Path("absent-surveys.toml"))
+async def _measure(url: str, duck: duckdb.DuckDBPyConnection, repeat: int,
+                   surveys: Path) -> None:
+    settings = Settings(database_url=url, surveys_file=surveys)
     runtime = await open_runtime(settings, channels={})
     command = NpsCommand(sessions=runtime.sessions, surveys=runtime.surveys)
     year_ago = (utcnow().date().replace(year=utcnow().year - 1)).isoformat()
@@ -253,6 +255,9 @@ def main() -> int:
         "NPS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
         help="a database on the server to benchmark; a scratch database is created beside it")
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per command")
+    # The surveys file's [slack] timezone sets where trend buckets start; without one it is UTC.
+    parser.add_argument("--surveys", type=Path, default=Path("absent-surveys.toml"),
+                        help="a surveys.toml whose [slack] settings /nps uses")
     arguments = parser.parse_args()
 
     name = f"nps_bench_{uuid.uuid4().hex[:10]}"
@@ -264,7 +269,7 @@ def main() -> int:
         _load_postgres(url)
         with tempfile.TemporaryDirectory() as folder:
             duck = _load_duckdb(url, Path(folder))
-            asyncio.run(_measure(url, duck, arguments.repeat))
+            asyncio.run(_measure(url, duck, arguments.repeat, arguments.surveys))
     finally:
         with psycopg.connect(arguments.postgres_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -375,9 +375,9 @@ _ROLLUP_RATE_COLUMNS = {"language": "locale"}
 
 @dataclass(frozen=True)
 class WindowParts:
-    """A window as parts whose counts add up to the window's: whole UTC months from the
-    monthly rollups, the other whole UTC days from the daily rollups, and base rows of at
-    most half a day at each end, ``added`` to them or ``subtracted`` from them."""
+    """A window as parts whose counts add up to the window's. Whole UTC months come from
+    the monthly rollups and the other whole UTC days from the daily rollups. Base rows of at
+    most half a day at each end are ``added`` to them or ``subtracted`` from them."""
 
     months: Window | None
     days: tuple[Window, ...]
@@ -445,8 +445,10 @@ class _Plan:
 
 
 def _plans(session: AsyncSession, windows: Sequence[Window]) -> tuple[_Plan, _Plan, _Plan]:
-    """Plan the reads of ``windows`` from base rows, daily rollups and monthly rollups; only
-    PostgreSQL keeps rollups (by trigger), so SQLite reads every window from base rows."""
+    """Plan the reads of ``windows`` from base rows, daily rollups and monthly rollups.
+
+    Only PostgreSQL keeps rollups (by trigger), so SQLite reads every window from base rows.
+    """
     if session.get_bind().dialect.name != "postgresql":
         everything = _plan([(index, 1, window) for index, window in enumerate(windows)])
         return everything, _plan([]), _plan([])
