@@ -79,12 +79,15 @@ def normalize_address(channel: str, address: str | None) -> str:
             parsed = None
         if parsed is None or not phonenumbers.is_valid_number(parsed):
             raise InvitationError(
-                f"a {channel} invitation needs a phone number in international format as "
+                f"{_ARTICLE[channel]} invitation needs a phone number in international format as "
                 "--address, for example +5511999990000"
             )
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         return f"{channel}:{e164}"
     raise InvitationError(f"channel {channel!r} is not one of telegram, whatsapp, sms")
+
+
+_ARTICLE = {"whatsapp": "a WhatsApp", "sms": "an SMS"}
 
 
 def country_of(address: str) -> str | None:

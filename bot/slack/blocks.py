@@ -79,6 +79,13 @@ def fallback_text(view: AlertView) -> str:
     return escape(f"Detractor {view.score}/{view.scale_high} from {view.customer}")
 
 
+def _languages(view: AlertView) -> str:
+    """The survey's language, and the comment's where detection found another one."""
+    if view.comment_language and view.comment_language != view.locale:
+        return f"{view.locale} (comment in {view.comment_language})"
+    return view.locale
+
+
 def alert_blocks(view: AlertView) -> list[dict[str, Any]]:
     """Build the alert message: score, who, segment, the comment, its state and the buttons."""
     segment = ", ".join(f"{key}: {value}" for key, value in view.segment.items() if value)
@@ -86,7 +93,7 @@ def alert_blocks(view: AlertView) -> list[dict[str, Any]]:
         f"*Score*\n{view.score} / {view.scale_high}",
         f"*Customer*\n{escape(view.customer)} ({escape(view.masked_address)})",
         f"*Channel*\n{escape(view.channel)}",
-        f"*Language*\n{escape(view.comment_language or view.locale)}",
+        f"*Language*\n{escape(_languages(view))}",
     ]
     if segment:
         fields.append(f"*Segment*\n{escape(segment)}")

@@ -85,7 +85,9 @@ async def _nps_sections(session: AsyncSession, week: Window, previous: Window,
     [rates] = await rates_by_window(session, windows=[week])
     lines = [figure_line("Overall", figures, previous=before.get(key), previous_label=_PREVIOUS,
                          rate=rates.get(None), scale=key[1])
-             for key, figures in sorted(current.items())] or ["*Overall*: no answers this week"]
+             for key, figures in sorted(current.items())]
+    if not lines:
+        return text_sections(["*Overall*: no answers this week"])
     for field in fields:
         current, before = await figures_by_window(session, windows=[week, previous], by=field)
         [rates] = await rates_by_window(session, windows=[week], by=field)

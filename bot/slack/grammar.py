@@ -50,6 +50,7 @@ TREND_INTERVALS = ("weekly", "monthly", "quarterly")
 _TREND_BUCKETS = {"weekly": 12, "monthly": 12, "quarterly": 8}
 # Typed on phones, quotes often arrive curly.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+_TREND_UNITS = {"weekly": "weeks", "monthly": "months", "quarterly": "quarters"}
 
 
 class GrammarError(ValueError):
@@ -196,7 +197,8 @@ def _period(parts: _Parts, *, now: datetime, zone: tzinfo) -> Period:
     kind, argument = parts.period or (None, None)
     if kind is None and parts.trend is not None:
         start = trend_start(parts.trend, now=now, zone=zone)
-        return _span("the trend's period", Window(start, now))
+        return _span(f"the last {_TREND_BUCKETS[parts.trend]} {_TREND_UNITS[parts.trend]}",
+                     Window(start, now))
     if kind is None:
         kind, argument = "last", "30d"
     if kind == "last":

@@ -240,7 +240,11 @@ async def _respondent_of(session: AsyncSession, alert_id: str) -> Respondent | N
 def _ago(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     if hours < 1:
-        return f"{max(int(hours * 60), 1)} minutes"
+        return _plural(max(int(hours * 60), 1), "minute")
     if hours < 48:
-        return f"{hours:.0f} hours"
-    return f"{hours / 24:.0f} days"
+        return _plural(round(hours), "hour")
+    return _plural(round(hours / 24), "day")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -61,3 +62,16 @@ def test_multiline_comment_quoted_per_line() -> None:
 
 def test_missing_comment_says_so() -> None:
     assert alert_blocks(_view(None))[2]["text"]["text"] == "_No comment given._"
+
+
+def test_language_names_comment_language_when_different() -> None:
+    view = dataclasses.replace(_view("la app se cae"), locale="es", comment_language="en")
+    fields = [field["text"] for field in alert_blocks(view)[1]["fields"]]
+
+    assert "*Language*\nes (comment in en)" in fields
+
+
+def test_language_single_when_same() -> None:
+    fields = [field["text"] for field in alert_blocks(_view("ok"))[1]["fields"]]
+
+    assert "*Language*\npt_BR" in fields
