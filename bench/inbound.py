@@ -158,12 +158,13 @@ def scratch_database(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def servers(options: Options, database_url: str, prefix: str) -> Iterator[None]:
+def servers(options: Options, database_url: str, prefix: str) -> Iterator[list[int]]:
+    """Start the servers; yield their process ids."""
     processes = [_start_server(options, database_url, prefix, port) for port in options.ports]
     try:
         for port in options.ports:
             asyncio.run(_wait_healthy(port))
-        yield
+        yield [process.pid for process in processes]
     finally:
         for process in processes:
             process.terminate()
@@ -225,8 +226,10 @@ def measure_server(options: Options) -> dict[str, float]:
     try:
         with scratch_database(options.admin_url) as database_url:
             upgrade(database_url)
-            with servers(options, database_url, prefix):
+            with servers(options, database_url, prefix) as pids:
                 before = asyncio.run(_sink_count(options.sink_port))
+                cpu_before = _cpu_seconds(pids)
+                database_before = _backend_cpu(database_url)
                 results = context.Queue()
                 urls = [f"http://127.0.0.1:{port}/webhooks/telegram" for port in options.ports]
                 load = context.Process(target=run_load,
@@ -238,14 +241,54 @@ def measure_server(options: Options) -> dict[str, float]:
                 # Every message gets one reply, and the last one the thanks.
                 expected = before + 4 * options.users
                 delivered = asyncio.run(_replies_delivered(options.sink_port, expected))
+                cpu_after = _cpu_seconds(pids)
+                database_after = _backend_cpu(database_url)
             stored = _count_responses(database_url)
     finally:
         _drop_prefix(options.redis_url, prefix)
     messages = 4 * options.users
+    cpu = (cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else -1
+    # Backends that were already open count from their time then; new ones from zero.
+    database_cpu = sum(seconds - database_before.get(pid, 0.0)
+                       for pid, seconds in database_after.items())
     return {"messages": messages, "seconds": seconds, "acknowledged": messages / seconds,
+            "cpu_ms_per_message": 1000 * cpu / messages if cpu >= 0 else -1,
+            "database_cpu_ms_per_message": 1000 * database_cpu / messages,
             "delivered": messages / (delivered - started), "stored": stored,
             "retried": statuses.get(503, 0), "failed": sum(
                 count for status, count in statuses.items() if status not in (200, 503))}
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time the servers have used so far, from /proc; None where there is no /proc.
+
+    Other work on a shared machine slows the servers down, but moves this figure far less
+    than the messages per second, so runs on a busy machine can still be compared.
+    """
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime and stime, fields 14 and 15 of proc(5), counted after the command name.
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def _backend_cpu(database_url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the scratch database, by pid;
+    empty where PostgreSQL runs on another machine or /proc cannot be read."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()").fetchall()
+    found = {}
+    for (pid,) in rows:
+        seconds = _cpu_seconds([int(pid)])
+        if seconds is not None:
+            found[int(pid)] = seconds
+    return found
 
 
 def _count_responses(database_url: str) -> int:
@@ -326,13 +369,14 @@ async def _baseline(options: Options) -> dict[str, float]:
                 await application.process_update(Update.de_json(body, bot))
 
     async with application:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await asyncio.gather(*(one_user(user) for user in range(options.users)))
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         stored = sum(1 for data in application.user_data.values() if "reason" in data)
     messages = 4 * options.users
     return {"messages": messages, "seconds": seconds, "processed": messages / seconds,
-            "stored": stored}
+            "stored": stored, "cpu_ms_per_message": 1000 * cpu / messages}
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -386,10 +430,14 @@ def _print(options: Options, ours: dict[str, float], baseline: dict[str, float])
           f"({ours['messages']:.0f} messages in {ours['seconds']:.2f} s; "
           f"{ours['stored']:.0f} responses stored, {ours['retried']:.0f} retried after 503, "
           f"{ours['failed']:.0f} failed)")
+    if ours["cpu_ms_per_message"] >= 0:
+        print(f"  CPU time per message: {ours['cpu_ms_per_message']:.1f} ms in the "
+              f"{options.processes} server processes, "
+              f"{ours['database_cpu_ms_per_message']:.1f} ms in PostgreSQL backends")
     print(f"  python-telegram-bot Application.process_update + ConversationHandler "
           f"(in memory): {baseline['processed']:.0f} msg/s ({baseline['messages']:.0f} "
           f"messages in {baseline['seconds']:.2f} s; {baseline['stored']:.0f} conversations "
-          f"finished)")
+          f"finished; {baseline['cpu_ms_per_message']:.1f} ms CPU per message)")
     print(f"  ratio acknowledged / baseline: {ours['acknowledged'] / baseline['processed']:.2f}; "
           f"delivered / baseline: {ours['delivered'] / baseline['processed']:.2f}")
 

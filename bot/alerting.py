@@ -91,9 +91,9 @@ class AlertDispatcher:
     async def remind_unclaimed(self, *, now: datetime | None = None) -> int:
         return await self.threads.remind_unclaimed(now=now or utcnow())
 
-    async def _post_one(self, which: ColumnElement[bool], now: datetime) -> int:
-        """Claim and post the alert that ``which`` selects; return 1 if it is in Slack now."""
-        claimed = await self._claim(which, now)
+    async def _post_one(self, condition: ColumnElement[bool], now: datetime) -> int:
+        """Claim and post the alert that ``condition`` selects; return 1 if it is in Slack."""
+        claimed = await self._claim(condition, now)
         if claimed is None:
             return 0
         alert_id, view, channel, uncertain, created_at = claimed
@@ -116,7 +116,7 @@ class AlertDispatcher:
         return 1
 
     async def _claim(
-        self, which: ColumnElement[bool], now: datetime
+        self, condition: ColumnElement[bool], now: datetime
     ) -> tuple[str, AlertView, str, bool, datetime] | None:
         """Take the alert for posting; None when it is posted or another process holds it."""
         async with self._sessions() as session, session.begin():
@@ -125,7 +125,7 @@ class AlertDispatcher:
                 select(Alert, Response, Respondent)
                 .join(Response, col(Response.id) == col(Alert.response_id))
                 .join(Respondent, col(Respondent.id) == col(Response.respondent_id))
-                .where(which, col(Alert.posted_at).is_(None))
+                .where(condition, col(Alert.posted_at).is_(None))
             )
             loaded = found.first()
             if loaded is None:
@@ -232,7 +232,7 @@ async def load_view(
 
 def build_view(alert: Alert, response: Response, respondent: Respondent,
                zone: tzinfo) -> AlertView:
-    """What the alert shows, from rows already loaded; the address is masked."""
+    """Build what the alert shows from rows already loaded, masking the address."""
     segment = {name: str(getattr(response, name)) for name in SEGMENT_FIELDS
                if getattr(response, name)}
     return AlertView(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import case, literal, or_, update
+from sqlalchemy import bindparam, case, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -34,7 +34,7 @@ from flows.prompts import current_prompt, notice
 from storage.models import Consent, Conversation, Invitation, Outbox, Respondent
 from storage.models import InboundMessage as InboundRecord
 from storage.state_store import CachedState, StateStore
-from storage.types import utcnow
+from storage.types import UTCDateTime, new_id, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class HandleResult:
     outbox_ids: tuple[str, ...] = ()
     detractor_response_id: str | None = None
     # The step ended the wait for the reason of an alerted score, so the conversation's
-    # alert can be posted now; other alerts are left to the worker's sweep.
+    # alert can be posted now. Other alerts are left to the worker's sweep.
     alert_ready: bool = False
     # The step queued a message for an alert's Slack thread.
     thread_post: bool = False
@@ -64,8 +64,8 @@ class HandleResult:
     outbox_rows: tuple[Outbox, ...] = ()
 
 
-# Picks the invitation a survey request opens, in the request's transaction; the flag says
-# that the respondent was created by this request, so has no rows of its own yet.
+# Picks the invitation a survey request opens, in the request's transaction. The flag is
+# true when the request created the respondent, which then has no rows of its own yet.
 InvitationChooser = Callable[[AsyncSession, Respondent, bool], Awaitable[Invitation | None]]
 
 
@@ -307,14 +307,16 @@ class ConversationService:
             # No ORM relationship orders the inserts, so the respondent must exist first.
             await session.flush()
             logger.info("created respondent %s on %s", respondent.id, message.channel)
-        session.add(_inbound_record(respondent, message))
-        # Flushing here makes a duplicate fail on the unique key before any other work.
-        await session.flush()
+        # Inserted at once, so a duplicate fails on the unique key before any other work.
+        await session.exec(_RECORD_INBOUND, params={
+            "id": new_id(), "channel": message.channel,
+            "provider_message_id": message.provider_message_id,
+            "respondent_id": respondent.id, "received_at": message.received_at})
         return respondent, found is None
 
     def _alert_ready(self, before: flows.ConversationState,
                      after: flows.ConversationState) -> bool:
-        """Whether the step ended the wait for the reason of a score that raised an alert.
+        """Return whether the step ended the wait for the reason of an alerted score.
 
         The rule is the recorder's, so it names exactly the conversations that have one.
         """
@@ -474,17 +476,10 @@ class ConversationService:
     async def _open_conversation(
         self, session: AsyncSession, respondent_id: str, *, for_update: bool = False
     ) -> Conversation | None:
-        query = (
-            select(Conversation)
-            .where(Conversation.respondent_id == respondent_id)
-            .where(Conversation.step != flows.Step.DONE.value)
-            .order_by(col(Conversation.created_at).desc())
-        )
-        if for_update:
-            # Serialises two messages of one respondent on PostgreSQL; SQLite ignores it and
-            # relies on the version check in _save_state instead.
-            query = query.with_for_update()
-        found = await session.exec(query)
+        # Locking serialises two messages of one respondent on PostgreSQL; SQLite ignores
+        # it and relies on the version check in _save_state instead.
+        query = _OPEN_CONVERSATION_LOCKED if for_update else _OPEN_CONVERSATION
+        found = await session.exec(query, params={"b_respondent": respondent_id})
         return found.first()
 
     async def _current_state(self, conversation: Conversation) -> flows.ConversationState:
@@ -504,13 +499,9 @@ class ConversationService:
         """
         expected = conversation.version
         columns = _state_columns(state, now)
-        result = await session.exec(
-            update(Conversation)
-            .where(Conversation.id == conversation.id)  # type: ignore[arg-type]
-            .where(Conversation.version == expected)  # type: ignore[arg-type]
-            .values(**columns)
-            .execution_options(synchronize_session=False)
-        )
+        result = await session.exec(_SAVE_STATE, params={
+            "b_id": conversation.id, "b_expected": expected,
+            **{f"b_{name}": value for name, value in columns.items()}})
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"conversation {conversation.id} is past version {expected}")
         # The row is written; update the loaded object without making the ORM write it again.
@@ -523,6 +514,38 @@ class ConversationService:
             CachedState(version=conversation.version, state=conversation.state),
             ttl_seconds=STATE_TTL_SECONDS,
         )
+
+
+# The statements that every message runs are built once: building one and computing its
+# cache key took longer than its round trip to the database.
+_SAVE_STATE = (
+    update(Conversation)
+    .where(col(Conversation.id) == bindparam("b_id"))
+    .where(col(Conversation.version) == bindparam("b_expected"))
+    .values({name: bindparam(f"b_{name}") for name in (
+        "step", "locale", "state", "deadline", "version", "updated_at", "outcome")})
+    .execution_options(synchronize_session=False)
+)
+_OPEN_CONVERSATION = (
+    select(Conversation)
+    .where(col(Conversation.respondent_id) == bindparam("b_respondent"))
+    .where(col(Conversation.step) != flows.Step.DONE.value)
+    .order_by(col(Conversation.created_at).desc())
+)
+_OPEN_CONVERSATION_LOCKED = _OPEN_CONVERSATION.with_for_update()
+_RECORD_INBOUND = insert(InboundRecord.metadata.tables[InboundRecord.__tablename__])
+_RECEIVED = bindparam("b_received", type_=UTCDateTime())
+_TOUCH_RESPONDENT = (
+    update(Respondent)
+    .where(col(Respondent.channel) == bindparam("b_channel"))
+    .where(col(Respondent.address) == bindparam("b_address"))
+    .values(last_inbound_at=case((or_(col(Respondent.last_inbound_at).is_(None),
+                                      col(Respondent.last_inbound_at) < _RECEIVED), _RECEIVED),
+                                 else_=col(Respondent.last_inbound_at)),
+            unreachable_at=None)
+    .returning(Respondent)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
 
 
 def _state_columns(state: flows.ConversationState, now: datetime) -> dict[str, object]:
@@ -564,18 +587,9 @@ async def _touch_respondent(session: AsyncSession, message: InboundMessage) -> R
     would take two round trips. A message proves the respondent reachable and opens the
     channel's reply window; the latest message time is kept if messages arrive out of order.
     """
-    last = col(Respondent.last_inbound_at)
-    received = literal(message.received_at, Respondent.__table__.c.last_inbound_at.type)
-    found = await session.exec(
-        update(Respondent)
-        .where(col(Respondent.channel) == message.channel)
-        .where(col(Respondent.address) == message.address)
-        .values(last_inbound_at=case((or_(last.is_(None), last < received), received),
-                                     else_=last),
-                unreachable_at=None)
-        .returning(Respondent)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
+    found = await session.exec(_TOUCH_RESPONDENT, params={
+        "b_channel": message.channel, "b_address": message.address,
+        "b_received": message.received_at})
     return found.scalars().first()
 
 

@@ -29,10 +29,10 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 
-_OUTBOX = Outbox.__table__
-_INVITATION = Invitation.__table__
-# Executed once per batch with one parameter set per row; the status conditions keep a
-# row that something else has moved on, such as a failure or a status report, as it is.
+_OUTBOX = Outbox.metadata.tables[Outbox.__tablename__]
+_INVITATION = Invitation.metadata.tables[Invitation.__tablename__]
+# Executed once per batch with one parameter set per row. The status condition leaves alone
+# a row that something else has moved on, such as a failure or a status report.
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status == "pending")

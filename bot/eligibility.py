@@ -23,8 +23,8 @@ async def check_eligible(
 ) -> None:
     """Raise SurveyNotAllowed if ``respondent`` opted out or reached the fatigue cap.
 
-    ``opened`` is the number of surveys opened in the last quarter when the caller knows it
-    (0 for a respondent created in the same transaction); otherwise it is counted.
+    ``opened`` is the number of surveys opened in the last quarter, when the caller knows
+    it: 0 for a respondent created in the same transaction. Without it, they are counted.
     """
     if respondent.opted_out_at is not None:
         raise SurveyNotAllowed(

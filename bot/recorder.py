@@ -153,7 +153,8 @@ class StepRecorder:
 
 def raises_alert(alerts_on: Callable[[Scale, int], bool] | None, scale: Scale, score: int,
                  category: Category | None) -> bool:
-    """Whether a score raises a Slack alert: ``alerts_on`` decides, else every detractor."""
+    """Return whether a score raises a Slack alert: ``alerts_on`` decides, else every
+    detractor does."""
     if alerts_on is None:
         return category is Category.DETRACTOR
     return alerts_on(scale, score)

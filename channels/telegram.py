@@ -94,7 +94,7 @@ class TelegramChannel:
         connection_pool_size: int = 64,
     ) -> None:
         request = AiohttpRequest(connection_pool_size=connection_pool_size)
-        # Long polling keeps a request open, so it gets a request object of its own; it is
+        # Long polling keeps a request open, so it gets a request object of its own. It is
         # not on the reply path, so the SDK's own HTTPX layer serves it.
         polling_request = HTTPXRequest(connection_pool_size=1, read_timeout=30.0)
         self._bot = Bot(token, base_url=base_url, request=request,

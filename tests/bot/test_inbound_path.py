@@ -247,3 +247,15 @@ async def test_start_over_cap_still_opts_back_in(runtime: Runtime) -> None:
     assert stored is not None and stored.opted_out_at is None
     assert await count(runtime, InboundRecord, provider_message_id="again") == 1
     assert await count(runtime, Conversation, respondent_id=respondent.id) == 2
+
+
+async def test_late_message_keeps_latest_inbound_time(runtime: Runtime) -> None:
+    respondent = await _started(runtime)
+    later = utcnow() + timedelta(minutes=5)
+
+    await say(runtime, respondent, "yes", at=later)
+    await say(runtime, respondent, "7", at=later - timedelta(minutes=1))
+
+    async with runtime.sessions() as session:
+        stored = await session.get(Respondent, respondent.id)
+    assert stored is not None and stored.last_inbound_at == later

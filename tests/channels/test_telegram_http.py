@@ -91,7 +91,7 @@ async def test_file_sent_as_multipart(api: tuple[_Api, str],
     assert ("chat_id", None, b"42") in recorder.files
 
 
-async def test_slow_answer_times_out(api: tuple[_Api, str],
+async def test_slow_server_times_out(api: tuple[_Api, str],
                                      request_layer: AiohttpRequest) -> None:
     recorder, url = api
     recorder.hold.clear()
