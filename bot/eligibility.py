@@ -1,4 +1,4 @@
-"""Who may be surveyed now: never someone who opted out, never more than the fatigue cap."""
+"""Survey eligibility: never someone who opted out, never more than the fatigue cap."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ QUARTER = timedelta(days=91)
 
 
 class SurveyNotAllowed(RuntimeError):
-    """The respondent must not be surveyed now; the message says why."""
+    """The respondent must not be surveyed now; the message gives the reason."""
 
 
 async def check_eligible(

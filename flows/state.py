@@ -15,7 +15,7 @@ DEFAULT_EXPIRY = timedelta(hours=72)
 
 
 class Step(StrEnum):
-    """Where the conversation is; ``DONE`` is the terminal state."""
+    """The step a conversation is at; ``DONE`` is the terminal state."""
 
     CONSENT = "consent"
     SCORE = "score"
@@ -25,7 +25,7 @@ class Step(StrEnum):
 
 
 class Outcome(StrEnum):
-    """Why a conversation reached ``DONE``."""
+    """The reason a conversation reached ``DONE``."""
 
     COMPLETED = "completed"
     DECLINED = "declined"
