@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import Call, serve_on_loopback
+
 TOKEN = "123456:TEST-token-for-the-fake"
 BOT_USER = {"id": 987654321, "is_bot": True, "first_name": "NPS", "username": "example_nps_bot"}
 
@@ -42,14 +44,6 @@ class Fault:
     kind: str
     retry_after: int = 35
     chat_id: int | None = None
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-    at: float
-    status: int = 200
 
 
 @dataclass
@@ -93,11 +87,7 @@ class FakeTelegram:
     async def __aenter__(self) -> FakeTelegram:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_on_loopback(app)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

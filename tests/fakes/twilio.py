@@ -25,6 +25,8 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from tests.fakes.loopback import serve_on_loopback
+
 ACCOUNT_SID = "AC00000000000000000000000000000000"
 AUTH_TOKEN = "fake-twilio-auth-token"
 WHATSAPP_FROM = "whatsapp:+14155550100"
@@ -84,11 +86,7 @@ class FakeTwilio:
     async def __aenter__(self) -> FakeTwilio:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_on_loopback(app)
         self._session = aiohttp.ClientSession()
         return self
 
