@@ -107,7 +107,7 @@ def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
 
 
 def conversation(user: int, users: int) -> list[dict[str, Any]]:
-    """The updates of one user: /start, consent, score, reason; update ids never repeat."""
+    """Build the updates of one user: /start, consent, score, reason, with unique update ids."""
     chat_id = 100000 + user
     texts = ("/start", "yes", str(user % 11), REASON)
     return [update(1 + step * users + user, chat_id, text) for step, text in enumerate(texts)]

@@ -1,4 +1,4 @@
-"""Posting detractor alerts once the respondent has had the chance to say why, exactly once.
+"""Posting one Slack alert per detractor, once the respondent has had the chance to say why.
 
 Each alert is claimed with a lease before it is posted, so two processes never post it at
 the same time. ``post_started_at`` is committed before ``chat.postMessage`` goes out and
@@ -154,8 +154,8 @@ class AlertDispatcher:
             return await self._poster.find(channel=channel, marker=alert_marker(alert_id),
                                            since=since)
         except PostFailed:
-            # The lookup failing must not hold the alert back for ever; the post that follows
-            # is then at worst a duplicate, which beats a detractor nobody sees.
+            # A failed lookup must not hold the alert back for ever. The post that follows is
+            # then at worst a duplicate, which is better than a detractor left unseen.
             logger.exception("could not look up earlier posts of alert %s in %s",
                              alert_id, channel)
             return None

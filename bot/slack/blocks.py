@@ -34,7 +34,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 @dataclass(frozen=True)
 class AlertView:
-    """What an alert shows, with personal data already masked."""
+    """The content of an alert message, with personal data already masked."""
 
     alert_id: str
     score: int
@@ -75,12 +75,12 @@ def quote(text: str, *, limit: int = TEXT_LIMIT, note: str = _CUT_NOTE) -> str:
 
 
 def fallback_text(view: AlertView) -> str:
-    """The notification text, shown where blocks are not (push notifications, screen readers)."""
+    """Return the notification text, shown where blocks are not (push, screen readers)."""
     return escape(f"Detractor {view.score}/{view.scale_high} from {view.customer}")
 
 
 def _languages(view: AlertView) -> str:
-    """The survey's language, and the comment's where detection found another one."""
+    """Return the survey's language, and the comment's where detection found another."""
     if view.comment_language and view.comment_language != view.locale:
         return f"{view.locale} (comment in {view.comment_language})"
     return view.locale
@@ -147,7 +147,7 @@ def _button(label: str, action_id: str, value: str, *, style: str | None = None)
 
 @dataclass(frozen=True)
 class ReplyForm:
-    """What the reply dialog offers: free text, an approved template, or nothing (with why)."""
+    """The options of the reply dialog: free text, an approved template, or none, with why."""
 
     alert_id: str
     mode: str  # "text", "template" or "unavailable"

@@ -36,7 +36,12 @@ def scale_note(scale: str) -> str:
 def change_text(change: Change | None, previous_label: str) -> str:
     if change is None:
         return f"no answers in {previous_label} to compare"
-    arrow = "▲" if change.delta > 0 else "▼" if change.delta < 0 else "="
+    if change.delta > 0:
+        arrow = "▲"
+    elif change.delta < 0:
+        arrow = "▼"
+    else:
+        arrow = "="
     mark = SIGNIFICANT_MARK if change.significant else ""
     return f"{arrow} {signed(change.delta)}{mark} vs {previous_label}"
 

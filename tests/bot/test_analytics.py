@@ -67,7 +67,7 @@ async def _store(runtime: Runtime, rows: list[tuple[str, int]]) -> None:
                                         step="done", locale="en", deadline=now)
             session.add(conversation)
             await session.flush()
-            category = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+            category = categorize(score, Scale.ZERO_TO_TEN).value
             session.add(Response(
                 conversation_id=conversation.id, respondent_id=respondent.id,
                 survey_id="relationship", scale="0-10", score=score, category=category,
